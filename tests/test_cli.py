@@ -1,0 +1,107 @@
+"""The `wzbounds bound` command: JSON output, tables, help and errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wzbounds._grid import parse_grid
+from wzbounds.cli import main
+
+
+def run_json(capsys, *argv):
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_window_json_has_window_band_and_memory(capsys):
+    out = run_json(capsys, "bound", "window", "--alpha", "0.44", "--C", "1", "--eps", "1e-3")
+    (row,) = out["rows"]
+    assert row["window"] == int(np.ceil(1e3 ** (1 / 0.44)))
+    assert row["band_upper"] == row["window"]
+    assert row["band_lower"] == pytest.approx((1 / 2e-3) ** (1 / 0.44))
+    assert row["kv_gib"] == pytest.approx(row["window"] * 2 * 30 * 3 * 64 * 2 / 2**30)
+    assert out["parameters"]["kv_bytes_per_token"] == 23040
+    assert any("c_B = C" in note for note in out["notes"])
+
+
+def test_window_grid_is_log_spaced_and_monotone(capsys):
+    out = run_json(capsys, "bound", "window", "--alpha", "0.44", "--c", "0.5", "--eps", "1e-1:1e-4:13")
+    eps = [r["eps"] for r in out["rows"]]
+    windows = [r["window"] for r in out["rows"]]
+    assert len(eps) == 13 and eps[0] == 0.1 and eps[-1] == 1e-4
+    np.testing.assert_allclose(np.diff(np.log10(eps)), -0.25)
+    assert windows == sorted(windows)
+
+
+def test_kl_window_uses_the_sandwich_constant(capsys):
+    out = run_json(
+        capsys, "bound", "window", "--distortion", "kl", "--alpha", "0.5", "--C", "0.5",
+        "--V", "100", "--mu", "0.1", "--R", "1", "--eps", "1e-2", "--model", "qwen2.5-0.5b",
+    )
+    K = 100 * 0.81 / 0.1 * 0.25
+    assert out["rows"][0]["window"] == int(np.ceil(K / 1e-2))
+    assert out["rows"][0]["raw_bits"] == pytest.approx(out["rows"][0]["window"] * np.log2(100))
+
+
+def test_distortion_band_blockmarkov_and_exponents(capsys):
+    out = run_json(capsys, "bound", "distortion", "--alpha", "0.5", "--c", "1", "--window", "4,16")
+    assert [r["guaranteed"] for r in out["rows"]] == pytest.approx([0.5, 0.25])
+    assert [r["unavoidable"] for r in out["rows"]] == pytest.approx([0.25, 0.125])
+    out = run_json(capsys, "bound", "band", "--alpha", "0.5", "--c", "1", "--eps", "0.01", "--layers", "2", "--kv-heads", "1", "--head-dim", "8", "--dtype", "float32")
+    row = out["rows"][0]
+    assert row["ratio"] == pytest.approx(4.0) and row["upper_kv_gib"] == pytest.approx(10000 * 128 / 2**30)
+    out = run_json(capsys, "bound", "blockmarkov", "--alpha", "0.44", "--b", "100000")
+    assert out["rows"][0]["peak_ratio"] == pytest.approx(1.371, abs=1e-3)
+    out = run_json(capsys, "bound", "blockmarkov", "--alpha", "0.44", "--eps", "0.01")
+    assert out["rows"][0]["average"] <= 0.01
+    out = run_json(capsys, "bound", "exponents", "--alpha", "0.44", "--fd")
+    assert out["rows"][0]["gap_factor_kl"] == pytest.approx(2.0)
+
+
+def test_table_output_is_readable(capsys):
+    assert main(["bound", "window", "--alpha", "0.44", "--eps", "1e-2,1e-3"]) == 0
+    text = capsys.readouterr().out
+    assert "window" in text and "kv_gib" in text and "35112" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bound", "window", "--alpha", "-1", "--eps", "0.1"], "alpha must be finite and > 0"),
+        (["bound", "window", "--alpha", "0.4", "--eps", "2"], "eps must be in (0, 1]"),
+        (["bound", "window", "--alpha", "0.4", "--eps", "1e-1:x:3"], "is not a grid"),
+        (["bound", "window", "--alpha", "0.4", "--eps", "0:1e-3:3"], "START > 0"),
+        (["bound", "window", "--alpha", "0.4", "--eps", "0.1", "--distortion", "kl"], "needs --V"),
+        (["bound", "window", "--alpha", "0.4", "--eps", "0.1", "--layers", "2"], "go together"),
+        (["bound", "window", "--alpha", "0.4", "--eps", "0.1", "--mu", "0.1"], "--distortion kl only"),
+        (["bound", "band", "--distortion", "kl", "--V", "9", "--mu", ".1", "--alpha", ".4", "--eps", ".1"], "needs a converse"),
+        (["bound", "blockmarkov", "--alpha", "0.4"], "exactly one of --b"),
+        (["bound", "distortion", "--alpha", "0.4", "--window", "0.5"], "whole numbers"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("wzbounds: error:") and message in err
+
+
+def test_help_has_examples():
+    out = subprocess.run(
+        [sys.executable, "-m", "wzbounds", "bound", "window", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "examples:" in out and "wzbounds bound window --alpha 0.44 --C 1 --eps 1e-3 --json" in out
+
+
+@given(st.text(max_size=30))
+def test_grid_parser_never_crashes(spec):
+    try:
+        values = parse_grid("eps", spec)
+    except ValueError as exc:
+        assert "--eps" in str(exc)
+    else:
+        assert values.size >= 1 and np.all(np.isfinite(values))

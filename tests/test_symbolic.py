@@ -1,0 +1,97 @@
+"""symbolic == numeric: every sympy expression against its numeric evaluator."""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import wzbounds as wz
+from wzbounds import blockmarkov as bm
+from wzbounds import symbolic as S
+
+rng = np.random.default_rng(20261123)
+N = 500
+alpha = rng.uniform(0.05, 3.0, N)
+eps = 10 ** rng.uniform(-6, 0, N)
+C = 10 ** rng.uniform(-2, 1, N)
+frac = rng.uniform(0.01, 1.0, N)
+mu = rng.uniform(0.01, 0.99, N)
+V = rng.integers(3, 100000, N)
+b = rng.integers(1, 10**6, N)
+
+
+def close(x, y, rtol=1e-12):
+    np.testing.assert_allclose(np.asarray(x, dtype=float), np.asarray(y, dtype=float), rtol=rtol)
+
+
+def test_achievable_and_converse_windows():
+    ach = S.numeric(S.achievable_window_tv, S.C, S.eps, S.alpha)(C, eps, alpha)
+    close(ach, [wz.PowerLaw(C[i], alpha[i]).real_window(eps[i]) for i in range(N)])
+    band = wz.theta_band_tv(eps, c=2 * C * frac, C=C, alpha=alpha)
+    close(S.numeric(S.converse_window_tv, S.c, S.eps, S.alpha)(2 * C * frac, eps, alpha), band.lower)
+    # the whole window is the real root rounded up (and at least w0 = 1)
+    assert np.all(band.upper >= ach * (1 - 1e-12))
+    assert np.all(band.upper - np.maximum(ach, 1.0) < 1 + 1e-12 * band.upper)
+    close(S.numeric(S.band_ratio_tv, S.C, S.c, S.alpha)(C, 2 * C * frac, alpha), ach / band.lower)
+
+
+def test_sandwich_constants():
+    close(S.numeric(S.pinsker_constant, S.mu)(mu), wz.pinsker_constant(mu))
+    close(S.numeric(S.reverse_pinsker_constant, S.V, S.mu)(V, mu), wz.reverse_pinsker_constant(V, mu))
+    close(S.numeric(S.reverse_pinsker_constant_binary, S.mu)(mu), wz.reverse_pinsker_constant(2, mu))
+
+
+@pytest.mark.parametrize("reg", [True, False])
+def test_kl_achievable_windows(reg):
+    R = rng.uniform(1, 3, N)
+    expr = S.achievable_window_kl_reg if reg else S.achievable_window_kl_no_reg
+    fn = S.numeric(expr, S.V, S.mu, S.R, S.C, S.eps, S.alpha)
+    for i in range(0, N, 25):
+        bound = wz.sliding_window_kl(C[i], alpha[i], V=int(V[i]), mu=mu[i], R=R[i] if reg else None)
+        close(fn(V[i], mu[i], R[i], C[i], eps[i], alpha[i]), bound.achievability.real_window(eps[i]))
+
+
+def test_kappa_and_limits():
+    a = alpha[np.abs(alpha - 1) > 1e-3]
+    close(S.numeric(S.kappa, S.alpha)(a), bm.kappa(a))
+    close(S.numeric(S.block_average_limit, S.C, S.alpha, S.b)(C, alpha, b), bm.limit_average(C, alpha, b))
+    peak, mean = bm.memory_ratio_limits(a)
+    close(S.numeric(S.peak_ratio_limit, S.alpha)(a), peak)
+    close(S.numeric(S.mean_ratio_limit, S.alpha)(a), mean)
+    assert S.peak_ratio_limits() == (sp.E / 2, 2)
+
+
+def test_kappa_series_about_one_matches_the_numeric_kappa_nearby():
+    series = S.numeric(S.kappa_near_one(5), S.alpha)
+    a = 1 + np.linspace(-1e-3, 1e-3, 41)
+    close(series(a), bm.kappa(a), rtol=1e-13)
+    assert sp.limit(S.kappa, S.alpha, 1) == sp.log(2)
+
+
+def test_block_average_sum_and_zeta_forms_match_the_numeric_average():
+    for a_val, b_val in [(0.44, 3), (1.7, 5), (0.9, 12)]:
+        as_sum = S.block_average_sum.subs({S.C: 1, S.alpha: sp.Rational(str(a_val)), S.b: b_val}).doit()
+        close(float(as_sum), bm.average_distortion(1.0, a_val, b_val), rtol=1e-14)
+    fn = S.numeric(S.block_average_zeta, S.C, S.alpha, S.b)
+    a = alpha[alpha > 1.01][:20]  # scipy's Hurwitz zeta is defined for alpha > 1 only
+    bb = b[: len(a)]
+    close(fn(1.0, a, bb), bm.average_distortion(1.0, a, bb), rtol=1e-9)
+    with mpmath.workdps(40):
+        ref = (mpmath.zeta(0.44, 1000) - mpmath.zeta(0.44, 2000)) / 1000
+    close(float(ref), bm.average_distortion(1.0, 0.44, 1000), rtol=1e-13)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 6, 10])
+def test_block_expansion_symbolic_equals_numeric_terms(order):
+    fn = S.numeric(S.block_expansion(order), S.alpha, S.b)
+    a = alpha[np.abs(alpha - 1) > 1e-3]
+    bb = b[: len(a)].astype(float)
+    close(fn(a, bb), bm.expansion_terms(a, bb, order).sum(axis=-1))
+
+
+def test_memory_expressions():
+    close(S.numeric(S.peak_memory, S.b)(b), bm.peak_memory(b))
+    close(S.numeric(S.mean_memory, S.b)(b), bm.mean_memory(b))
+    assert math.isclose(float(S.peak_ratio_limit.subs(S.alpha, sp.Rational(44, 100)).evalf(30)), 1.37095, rel_tol=1e-5)

@@ -1,0 +1,47 @@
+"""Parsing of value grids given on the command line.
+
+    "1e-3"            one value
+    "1e-1,1e-2,5e-3"  a list
+    "1e-1:1e-4:13"    13 log-spaced values from 1e-1 to 1e-4 (both ends kept)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def parse_grid(name: str, spec: str) -> NDArray[np.float64]:
+    """Values of a grid spec; ValueError naming `name` on anything malformed."""
+    text = spec.strip()
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError("expected START:STOP:N")
+            start, stop, n = float(parts[0]), float(parts[1]), int(parts[2])
+            if n < 1:
+                raise ValueError("N must be >= 1")
+            if start <= 0 or stop <= 0:
+                raise ValueError("a log-spaced grid needs START > 0 and STOP > 0")
+            values = np.logspace(np.log10(start), np.log10(stop), n)
+            values[0], values[-1] = start, stop
+        else:
+            values = np.array([float(v) for v in text.split(",")], dtype=np.float64)
+    except ValueError as exc:
+        raise ValueError(
+            f"--{name} {spec!r} is not a grid ({exc}); use a value, a list 'a,b,c' or 'START:STOP:N'"
+        ) from None
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"--{name} {spec!r} contains a value that is not a finite number")
+    return values
+
+
+def parse_whole_grid(name: str, spec: str) -> NDArray[np.int64]:
+    """A grid of whole numbers: log-spaced grids are rounded and de-duplicated."""
+    values = parse_grid(name, spec)
+    if ":" in spec:
+        values = np.unique(np.round(values))
+    if np.any(values != np.round(values)) or np.any(values < 1):
+        raise ValueError(f"--{name} {spec!r} must hold whole numbers >= 1")
+    return values.astype(np.int64)

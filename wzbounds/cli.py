@@ -1,0 +1,318 @@
+"""The `wzbounds` command.
+
+    wzbounds bound window      window, Theta band and memory for target distortions
+    wzbounds bound distortion  guaranteed and unavoidable distortion at given windows
+    wzbounds bound band        the Theta band, its closed form and its memory ends
+    wzbounds bound blockmarkov block-Markov against the sliding window
+    wzbounds bound exponents   which hypotheses make the exponents meet
+
+Every subcommand prints a readable table, or JSON with --json. Bad input
+exits with status 2 and one line naming the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from wzbounds import blockmarkov, symbolic
+from wzbounds._grid import parse_grid, parse_whole_grid
+from wzbounds.bounds import WindowBound, exponents, sliding_window_kl, sliding_window_tv
+from wzbounds.memory import GEOMETRIES, KVGeometry, cache_memory, geometry
+
+EXAMPLES = """\
+examples:
+  wzbounds bound window --alpha 0.44 --C 1 --eps 1e-3 --json
+  wzbounds bound window --alpha 0.44 --C 1 --c 0.5 --eps 1e-1:1e-4:13 --model smollm2-135m
+  wzbounds bound window --distortion kl --alpha 0.44 --C 1 --V 49152 --mu 0.1 --R 1.6 --eps 1e-2
+  wzbounds bound distortion --alpha 0.44 --C 1 --c 0.5 --window 64,256,1024
+  wzbounds bound band --alpha 0.38 --C 1 --c 0.4 --eps 1e-1:1e-3:5 --layers 24 --kv-heads 2 --head-dim 64
+  wzbounds bound blockmarkov --alpha 0.44 --b 16,256,4096
+  wzbounds bound exponents --alpha 0.44 --reg --fd
+"""
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):d}"
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if not np.isfinite(v):
+            return "-"
+        if v.is_integer() and abs(v) < 1e15:
+            return f"{int(v):d}"
+        return f"{v:.6g}"
+    return str(value)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(no rows)"
+    heads = list(rows[0])
+    cells = [[_format(r[h]) for h in heads] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
+    line = lambda items: "  ".join(s.rjust(wd) for s, wd in zip(items, widths))  # noqa: E731
+    return "\n".join([line(heads), line(["-" * wd for wd in widths]), *(line(c) for c in cells)])
+
+
+def _emit(args: argparse.Namespace, title: str, params: dict[str, Any], rows: list[dict[str, Any]], notes: Sequence[str] = ()) -> None:
+    if args.json:
+        print(json.dumps(_jsonable({"command": title, "parameters": params, "rows": rows, "notes": list(notes)}), indent=2))
+        return
+    shown = ", ".join(f"{k}={_format(v)}" for k, v in params.items() if v is not None)
+    print(f"{title}  ({shown})")
+    print(_table(rows))
+    for note in notes:
+        print(f"note: {note}")
+
+
+DEFAULT_MODEL = "smollm2-135m"
+
+
+def _kv(args: argparse.Namespace) -> KVGeometry:
+    """The KV geometry from --layers/--kv-heads/--head-dim, else --model (default: the embedded model)."""
+    given = [args.layers, args.kv_heads, args.head_dim]
+    if all(v is None for v in given):
+        return geometry(args.model or DEFAULT_MODEL, args.dtype)
+    if args.model is not None:
+        raise CliError("give either --model or --layers/--kv-heads/--head-dim, not both")
+    if any(v is None for v in given):
+        raise CliError("--layers, --kv-heads and --head-dim go together")
+    return KVGeometry.with_dtype(args.layers, args.kv_heads, args.head_dim, args.dtype)
+
+
+def _bound(args: argparse.Namespace) -> WindowBound:
+    if args.distortion == "tv":
+        if args.R is not None or args.mu is not None:
+            raise CliError("--R and --mu apply to --distortion kl only")
+        c_B = args.C if args.c is None else args.c
+        return sliding_window_tv(args.C, args.alpha, c_B=c_B, beta=args.beta, w0=args.w0)
+    if args.V is None or args.mu is None:
+        raise CliError("--distortion kl needs --V (vocabulary size) and --mu (smoothing)")
+    return sliding_window_kl(
+        args.C, args.alpha, V=args.V, mu=args.mu, R=args.R, c_B=args.c, beta=args.beta, w0=args.w0
+    )
+
+
+C_DEFAULT_NOTE = (
+    "--c not given: c_B = C, i.e. the law taken as exact (delta(w) = C w^-alpha) and the model's "
+    "truncation Bayes-optimal (FD with K = 1); pass --c with a measured Bayes-risk constant"
+)
+
+
+def _params(args: argparse.Namespace, kv: KVGeometry) -> dict[str, Any]:
+    keys = ("distortion", "alpha", "C", "c", "beta", "w0", "V", "mu", "R", "entropy_rate")
+    out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    out["kv_geometry"] = kv.name or f"{kv.n_layers} layers x {kv.n_kv_heads} KV heads x {kv.head_dim}"
+    out["kv_bytes_per_token"] = kv.bytes_per_token
+    return out
+
+
+def _notes(args: argparse.Namespace, bound: WindowBound) -> list[str]:
+    if bound.distortion == "tv" and args.c is None:
+        return [C_DEFAULT_NOTE]
+    if bound.converse is None:
+        return ["no converse: give --c and --beta (Bayes-risk gap c_B w^-beta in KL_mu) for the band's lower end"]
+    return []
+
+
+def _whole(x: np.ndarray) -> list[int | None]:
+    """Whole-token windows as ints (None where a window overflows float64)."""
+    return [int(v) if np.isfinite(v) else None for v in np.atleast_1d(x)]
+
+
+def _memory_columns(prefix: str, window: np.ndarray, args: argparse.Namespace, kv: KVGeometry) -> dict[str, np.ndarray]:
+    mem = cache_memory(window, V=args.V, entropy_rate=args.entropy_rate, kv=kv)
+    cols: dict[str, np.ndarray] = {}
+    if mem.raw_bits is not None:
+        cols[f"{prefix}raw_bits"] = mem.raw_bits
+    if mem.coded_bits is not None:
+        cols[f"{prefix}coded_bits"] = mem.coded_bits
+    if mem.kv_gib is not None:
+        cols[f"{prefix}kv_gib"] = mem.kv_gib
+    return cols
+
+
+def _rows(columns: dict[str, Any]) -> list[dict[str, Any]]:
+    present = {k: np.atleast_1d(np.asarray(v, dtype=object if isinstance(v, list) else None)) for k, v in columns.items() if v is not None}
+    n = max(len(v) for v in present.values())
+    return [{k: v[i] if len(v) > 1 else v[0] for k, v in present.items()} for i in range(n)]
+
+
+def cmd_window(args: argparse.Namespace) -> None:
+    bound, kv = _bound(args), _kv(args)
+    eps = parse_grid("eps", args.eps)
+    window = bound.achievable_window(eps)
+    cols: dict[str, Any] = {
+        "eps": eps,
+        "window": _whole(window),
+        "band_lower": bound.converse_window(eps) if bound.converse else np.full(eps.shape, np.nan),
+        "band_upper": _whole(window),
+    }
+    cols.update(_memory_columns("", window, args, kv))
+    _emit(args, "bound window", _params(args, kv), _rows(cols), _notes(args, bound))
+
+
+def cmd_distortion(args: argparse.Namespace) -> None:
+    bound, kv = _bound(args), _kv(args)
+    window = parse_whole_grid("window", args.window).astype(np.float64)
+    upper, lower = bound.distortion_at(window)
+    cols: dict[str, Any] = {"window": _whole(window), "guaranteed": upper, "unavoidable": lower}
+    cols.update(_memory_columns("", window, args, kv))
+    notes = [
+        "guaranteed: the sliding window's distortion is at most this",
+        "unavoidable: every suffix-only policy of this window has at least this",
+        *_notes(args, bound),
+    ]
+    _emit(args, "bound distortion", _params(args, kv), _rows(cols), notes)
+
+
+def cmd_band(args: argparse.Namespace) -> None:
+    bound, kv = _bound(args), _kv(args)
+    if bound.converse is None:
+        raise CliError("the band needs a converse: give --c (and --beta for --distortion kl)")
+    band = bound.band(parse_grid("eps", args.eps))
+    cols: dict[str, Any] = {"eps": band.eps, "lower": band.lower, "upper": _whole(band.upper), "ratio": band.ratio}
+    cols.update(_memory_columns("lower_", band.lower, args, kv))
+    cols.update(_memory_columns("upper_", band.upper, args, kv))
+    up, lo = bound.achievability, bound.converse
+    notes = [f"band: ({lo.C:g}/eps)^(1/{lo.alpha:g}) <= w*(eps) <= ceil(({up.C:g}/eps)^(1/{up.alpha:g}))"]
+    notes += _notes(args, bound)
+    if bound.distortion == "tv":
+        notes.append(f"closed form of the ratio as eps -> 0: {symbolic.band_ratio_tv}")
+    _emit(args, "bound band", _params(args, kv), _rows(cols), notes)
+
+
+def cmd_blockmarkov(args: argparse.Namespace) -> None:
+    if (args.b is None) == (args.eps is None):
+        raise CliError("give exactly one of --b (block lengths) or --eps (target average distortion)")
+    if args.b is not None:
+        b = parse_whole_grid("b", args.b)
+    else:
+        b = blockmarkov.block_length(parse_grid("eps", args.eps), args.C, args.alpha)
+    cmp = blockmarkov.compare_with_sliding(args.alpha, b, args.C)
+    cols: dict[str, Any] = {
+        "b": cmp.b,
+        "average": cmp.average,
+        "limit": blockmarkov.limit_average(args.C, args.alpha, cmp.b),
+        "worst_step": args.C * cmp.b.astype(float) ** -args.alpha,
+        "peak_tokens": blockmarkov.peak_memory(cmp.b),
+        "mean_tokens": blockmarkov.mean_memory(cmp.b),
+        "sliding_window": cmp.sliding_window,
+        "peak_ratio": cmp.peak_ratio,
+        "mean_ratio": cmp.mean_ratio,
+    }
+    notes = [
+        f"kappa({args.alpha:g}) = {float(blockmarkov.kappa(args.alpha)):.10g}",
+        f"peak ratio limit 2 kappa^(1/alpha) = {float(cmp.peak_ratio_limit[0]):.6g}, "
+        f"mean ratio limit 1.5 kappa^(1/alpha) = {float(cmp.mean_ratio_limit[0]):.6g}",
+    ]
+    _emit(args, "bound blockmarkov", {"alpha": args.alpha, "C": args.C}, _rows(cols), notes)
+
+
+def cmd_exponents(args: argparse.Namespace) -> None:
+    table = exponents(args.alpha, reg=args.reg, fd=args.fd, beta=args.beta)
+    row = {k: v for k, v in vars(table).items() if k != "reason"}
+    _emit(args, "bound exponents", {"alpha": args.alpha, "beta": args.beta}, [row], [table.reason])
+
+
+def _law_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("the decay law (PTS and BR)")
+    g.add_argument("--alpha", type=float, required=True, help="TV decay exponent alpha > 0 (PTS)")
+    g.add_argument("--C", type=float, default=1.0, help="PTS constant: delta(w) <= C w^-alpha (default 1)")
+    g.add_argument(
+        "--c", type=float, help="Bayes-risk lower constant c_B: Delta(w) >= c_B w^-beta (the converse; TV default: C)"
+    )
+    g.add_argument("--beta", type=float, help="Bayes-risk exponent (default alpha for TV; required for KL with --c)")
+    g.add_argument("--w0", type=float, default=1.0, help="smallest window where the law holds (default 1)")
+    g.add_argument("--distortion", choices=("tv", "kl"), default="tv", help="TV (default) or smoothed KL_mu")
+    g.add_argument("--V", type=int, help="vocabulary size (KL constant; raw bits)")
+    g.add_argument("--mu", type=float, help="KL smoothing mu in (0, 1)")
+    g.add_argument("--R", type=float, help="REG constant R >= 1: E TV^2 <= R (E TV)^2 (KL exponent 2 alpha)")
+    m = p.add_argument_group("memory")
+    m.add_argument(
+        "--model", choices=sorted(GEOMETRIES), help=f"a known model's KV-cache geometry (default {DEFAULT_MODEL})"
+    )
+    m.add_argument("--layers", type=int, help="KV geometry: number of layers")
+    m.add_argument("--kv-heads", type=int, help="KV geometry: key/value heads per layer")
+    m.add_argument("--head-dim", type=int, help="KV geometry: head dimension")
+    m.add_argument("--dtype", default="bfloat16", help="KV cache dtype (default bfloat16)")
+    m.add_argument("--entropy-rate", type=float, help="bits per token for entropy-coded memory")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="wzbounds", description=__doc__, epilog=EXAMPLES, formatter_class=fmt)
+    top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    bound = top.add_parser("bound", help="evaluate the bounds", description=__doc__, epilog=EXAMPLES, formatter_class=fmt)
+    sub = bound.add_subparsers(dest="question", required=True, metavar="QUESTION")
+
+    def add(name: str, helptext: str, func: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=helptext, description=helptext, epilog=EXAMPLES, formatter_class=fmt)
+        p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("window", "window, Theta band and memory for target distortions eps", cmd_window)
+    _law_options(p)
+    p.add_argument("--eps", required=True, help="target(s): 1e-3, a list 1e-2,1e-3, or START:STOP:N log-spaced")
+    p = add("distortion", "guaranteed and unavoidable distortion at given windows", cmd_distortion)
+    _law_options(p)
+    p.add_argument("--window", required=True, help="window(s) in tokens: 256, a list, or START:STOP:N")
+    p = add("band", "the Theta band with its memory at both ends", cmd_band)
+    _law_options(p)
+    p.add_argument("--eps", required=True, help="target(s): a value, a list, or START:STOP:N")
+    p = add("blockmarkov", "block-Markov scheme against the sliding window", cmd_blockmarkov)
+    p.add_argument("--alpha", type=float, required=True, help="decay exponent alpha > 0")
+    p.add_argument("--C", type=float, default=1.0, help="PTS constant (default 1)")
+    p.add_argument("--b", help="block length(s): 64, a list, or START:STOP:N")
+    p.add_argument("--eps", help="target average distortion(s): gives the shortest block reaching each")
+    p = add("exponents", "which hypotheses make achievability and converse meet", cmd_exponents)
+    p.add_argument("--alpha", type=float, required=True, help="TV exponent alpha > 0")
+    p.add_argument("--beta", type=float, help="Bayes-risk exponent in KL, if known")
+    p.add_argument("--reg", action="store_true", help="assume REG: E TV^2 <= R (E TV)^2")
+    p.add_argument("--fd", action="store_true", help="assume FD: delta(w) <= K Delta_TV(w)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, CliError) as exc:
+        print(f"wzbounds: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
