@@ -25,7 +25,7 @@ ensure_env() {
     if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
         echo "dev.sh: installing wzbounds[$extras] into $VENV" >&2
         "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-        "$VENV/bin/python" -m pip install --quiet -e ".[$extras]" >&2
+        "$VENV/bin/python" -m pip install --quiet -e ".${extras:+[$extras]}" >&2
         echo "$want" >> "$stamp"
     fi
 }
