@@ -105,3 +105,46 @@ def test_grid_parser_never_crashes(spec):
         assert "--eps" in str(exc)
     else:
         assert values.size >= 1 and np.all(np.isfinite(values))
+
+
+def test_synth_arfima_json_has_exact_curves_fits_and_verdicts(capsys):
+    windows = "1,2,4,8,16,32,64,128,256,512,1024"
+    assert main(["synth", "arfima", "--d", "0.3", "--windows", windows, "--json", "--n-boot", "200"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["windows"] == [float(w) for w in windows.split(",")]
+    from wzbounds.sources import ARFIMA
+
+    np.testing.assert_allclose(out["exact"]["Delta"], ARFIMA(0.3).bayes_gap(np.array(out["windows"])), rtol=1e-12)
+    assert len(out["exact"]["delta"]) == 11 and out["truth"]["beta_kl"] == 1.0
+    tv = out["fits"]["tv"]
+    assert tv["low"] < tv["exponent"] < tv["high"] and abs(tv["exponent"] - 0.5) < 0.05
+    assert {v["hypothesis"]: v["holds"] for v in out["assumptions"]["verdicts"]}["PTS"] is True
+
+
+def test_synth_plot_and_text(tmp_path, capsys):
+    png = tmp_path / "copy.png"
+    argv = ["synth", "copy", "--V", "5000", "--context", "512", "--windows", "1:256:5", "--samples", "20",
+            "--n-boot", "100", "--plot", str(png)]
+    assert main(argv) == 0
+    assert png.stat().st_size > 10_000
+    assert "alpha_KL/alpha_TV" in capsys.readouterr().out
+
+
+def test_synth_errors(capsys):
+    assert main(["synth", "arfima", "--windows", "1,2"]) == 2
+    assert "needs --d" in capsys.readouterr().err
+    assert main(["synth", "arfima", "--d", "0.7", "--windows", "1,2"]) == 2
+    assert "d must be in the open interval (0, 0.5)" in capsys.readouterr().err
+
+
+def test_check_runs_on_a_csv(tmp_path, capsys):
+    from wzbounds.curves import write_csv
+    from wzbounds.sources import power_law_panel
+
+    path = tmp_path / "curves.csv"
+    write_csv(power_law_panel(0.3, 0.4, [1, 2, 4, 8, 16, 32, 64], 30, np.random.default_rng(0)), path)
+    assert main(["check", str(path), "--json", "--n-boot", "200"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert abs(out["assumptions"]["alpha_tv"]["estimate"] - 0.4) < 0.1
+    assert main(["check", str(tmp_path / "missing.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -5,6 +5,8 @@
     wzbounds bound band        the Theta band, its closed form and its memory ends
     wzbounds bound blockmarkov block-Markov against the sliding window
     wzbounds bound exponents   which hypotheses make the exponents meet
+    wzbounds synth SOURCE      a synthetic source: exact curves, fits, assumption verdicts
+    wzbounds check CURVES.csv  the assumption checker on your own measured curves
 
 Every subcommand prints a readable table, or JSON with --json. Bad input
 exits with status 2 and one line naming the problem.
@@ -13,7 +15,6 @@ exits with status 2 and one line naming the problem.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,8 @@ import numpy as np
 
 from wzbounds import blockmarkov, symbolic
 from wzbounds._grid import parse_grid, parse_whole_grid
+from wzbounds._output import CliError, emit, rows_of
+from wzbounds.cli_synth import add_commands
 from wzbounds.bounds import WindowBound, exponents, sliding_window_kl, sliding_window_tv
 from wzbounds.memory import GEOMETRIES, KVGeometry, cache_memory, geometry
 
@@ -35,62 +38,6 @@ examples:
   wzbounds bound blockmarkov --alpha 0.44 --b 16,256,4096
   wzbounds bound exponents --alpha 0.44 --reg --fd
 """
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _format(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):d}"
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if not np.isfinite(v):
-            return "-"
-        if v.is_integer() and abs(v) < 1e15:
-            return f"{int(v):d}"
-        return f"{v:.6g}"
-    return str(value)
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "(no rows)"
-    heads = list(rows[0])
-    cells = [[_format(r[h]) for h in heads] for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
-    line = lambda items: "  ".join(s.rjust(wd) for s, wd in zip(items, widths))  # noqa: E731
-    return "\n".join([line(heads), line(["-" * wd for wd in widths]), *(line(c) for c in cells)])
-
-
-def _emit(args: argparse.Namespace, title: str, params: dict[str, Any], rows: list[dict[str, Any]], notes: Sequence[str] = ()) -> None:
-    if args.json:
-        print(json.dumps(_jsonable({"command": title, "parameters": params, "rows": rows, "notes": list(notes)}), indent=2))
-        return
-    shown = ", ".join(f"{k}={_format(v)}" for k, v in params.items() if v is not None)
-    print(f"{title}  ({shown})")
-    print(_table(rows))
-    for note in notes:
-        print(f"note: {note}")
 
 
 DEFAULT_MODEL = "smollm2-135m"
@@ -160,12 +107,6 @@ def _memory_columns(prefix: str, window: np.ndarray, args: argparse.Namespace, k
     return cols
 
 
-def _rows(columns: dict[str, Any]) -> list[dict[str, Any]]:
-    present = {k: np.atleast_1d(np.asarray(v, dtype=object if isinstance(v, list) else None)) for k, v in columns.items() if v is not None}
-    n = max(len(v) for v in present.values())
-    return [{k: v[i] if len(v) > 1 else v[0] for k, v in present.items()} for i in range(n)]
-
-
 def cmd_window(args: argparse.Namespace) -> None:
     bound, kv = _bound(args), _kv(args)
     eps = parse_grid("eps", args.eps)
@@ -177,7 +118,7 @@ def cmd_window(args: argparse.Namespace) -> None:
         "band_upper": _whole(window),
     }
     cols.update(_memory_columns("", window, args, kv))
-    _emit(args, "bound window", _params(args, kv), _rows(cols), _notes(args, bound))
+    emit(args, "bound window", _params(args, kv), rows_of(cols), _notes(args, bound))
 
 
 def cmd_distortion(args: argparse.Namespace) -> None:
@@ -191,7 +132,7 @@ def cmd_distortion(args: argparse.Namespace) -> None:
         "unavoidable: every suffix-only policy of this window has at least this",
         *_notes(args, bound),
     ]
-    _emit(args, "bound distortion", _params(args, kv), _rows(cols), notes)
+    emit(args, "bound distortion", _params(args, kv), rows_of(cols), notes)
 
 
 def cmd_band(args: argparse.Namespace) -> None:
@@ -207,7 +148,7 @@ def cmd_band(args: argparse.Namespace) -> None:
     notes += _notes(args, bound)
     if bound.distortion == "tv":
         notes.append(f"closed form of the ratio as eps -> 0: {symbolic.band_ratio_tv}")
-    _emit(args, "bound band", _params(args, kv), _rows(cols), notes)
+    emit(args, "bound band", _params(args, kv), rows_of(cols), notes)
 
 
 def cmd_blockmarkov(args: argparse.Namespace) -> None:
@@ -234,13 +175,13 @@ def cmd_blockmarkov(args: argparse.Namespace) -> None:
         f"peak ratio limit 2 kappa^(1/alpha) = {float(cmp.peak_ratio_limit[0]):.6g}, "
         f"mean ratio limit 1.5 kappa^(1/alpha) = {float(cmp.mean_ratio_limit[0]):.6g}",
     ]
-    _emit(args, "bound blockmarkov", {"alpha": args.alpha, "C": args.C}, _rows(cols), notes)
+    emit(args, "bound blockmarkov", {"alpha": args.alpha, "C": args.C}, rows_of(cols), notes)
 
 
 def cmd_exponents(args: argparse.Namespace) -> None:
     table = exponents(args.alpha, reg=args.reg, fd=args.fd, beta=args.beta)
     row = {k: v for k, v in vars(table).items() if k != "reason"}
-    _emit(args, "bound exponents", {"alpha": args.alpha, "beta": args.beta}, [row], [table.reason])
+    emit(args, "bound exponents", {"alpha": args.alpha, "beta": args.beta}, [row], [table.reason])
 
 
 def _law_options(p: argparse.ArgumentParser) -> None:
@@ -299,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beta", type=float, help="Bayes-risk exponent in KL, if known")
     p.add_argument("--reg", action="store_true", help="assume REG: E TV^2 <= R (E TV)^2")
     p.add_argument("--fd", action="store_true", help="assume FD: delta(w) <= K Delta_TV(w)")
+    add_commands(top, fmt)
     return parser
 
 

@@ -33,11 +33,11 @@ def tv(p: ArrayLike, q: ArrayLike) -> NDArray[np.float64]:
 def kl(p: ArrayLike, q: ArrayLike) -> NDArray[np.float64]:
     """KL(p || q) = sum p log(p/q) in nats; +inf where q(x) = 0 < p(x).
 
-    Summed as sum [p log(p/q) - p + q], whose terms are each >= 0 (scipy's
-    kl_div), so the result is never negative from rounding.
+    Summed as sum [p log(p/q) - p + q] (scipy's kl_div), whose terms are each
+    >= 0 in exact arithmetic; rounding can still leave -1e-17, clipped to 0.
     """
     p, q = _pair(p, q)
-    return kl_div(p, q).sum(axis=-1)
+    return np.maximum(kl_div(p, q).sum(axis=-1), 0.0)
 
 
 def smooth(p: ArrayLike, mu: float) -> NDArray[np.float64]:
@@ -55,7 +55,7 @@ def smoothed_kl(p: ArrayLike, q: ArrayLike, mu: float) -> NDArray[np.float64]:
     """
     mu = float(in_open_unit("mu", mu))
     p, q = _pair(p, q)
-    return kl_div(smooth(p, mu), smooth(q, mu)).sum(axis=-1)
+    return np.maximum(kl_div(smooth(p, mu), smooth(q, mu)).sum(axis=-1), 0.0)
 
 
 def pinsker_constant(mu: ArrayLike) -> NDArray[np.float64]:

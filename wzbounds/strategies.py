@@ -9,6 +9,10 @@ Requires `hypothesis` (the `test` extra).
 
     @given(distributions(V=5))
     def test_sums_to_one(p): ...
+
+Distributions, pairs and channels; finite suffix-prediction problems; and
+synthetic sources with random parameters (`gaussian_sources`, `copy_sources`,
+`hmm_sources`).
 """
 
 from __future__ import annotations
@@ -60,3 +64,42 @@ def suffix_predictions(
     weights = draw(distributions(nz * ns)).reshape(nz, ns)
     laws = draw(distributions(v, batch=(nz, ns)))
     return SuffixPrediction(weights, laws)
+
+
+@st.composite
+def channels(
+    draw: st.DrawFn, n_in: st.SearchStrategy[int] = st.integers(1, 6), n_out: st.SearchStrategy[int] = st.integers(2, 6)
+) -> np.ndarray:
+    """Stochastic matrices W[x, y] = P(y | x): every row a distribution."""
+    rows, cols = draw(n_in), draw(n_out)
+    return draw(distributions(cols, batch=(rows,)))
+
+
+def gaussian_sources() -> st.SearchStrategy:
+    """ARFIMA, power-PACF and geometric-PACF sources with random parameters."""
+    from wzbounds.sources import ARFIMA, GeometricPACF, PowerPACF
+
+    return st.one_of(
+        st.builds(ARFIMA, st.floats(0.01, 0.49)),
+        st.builds(PowerPACF, st.floats(0.05, 0.95), st.floats(0.55, 2.0), st.integers(0, 2**16)),
+        st.builds(GeometricPACF, st.floats(0.05, 0.95), st.floats(0.05, 0.95)),
+    )
+
+
+def copy_sources(max_context: int = 512) -> st.SearchStrategy:
+    """Power-law copy sources with random V, lam, alpha and a context up to `max_context`."""
+    from wzbounds.sources import PowerLawCopy
+
+    return st.builds(PowerLawCopy, st.integers(2, 10**6), st.floats(0.05, 0.95), st.floats(0.1, 2.0),
+                     st.integers(16, max_context))
+
+
+@st.composite
+def hmm_sources(draw: st.DrawFn, max_age: int = 64, context: int = 128):
+    """Renewal HMMs with random emissions, switch matrices and dwell exponents."""
+    from wzbounds.sources import RenewalHMM
+
+    K, V = draw(st.integers(2, 3)), draw(st.integers(2, 4))
+    emissions = 0.9 * draw(distributions(V, batch=(K,))) + 0.1 / V
+    switch = draw(distributions(K, batch=(K,)))
+    return RenewalHMM(emissions, switch, gamma=draw(st.floats(1.1, 3.0)), max_age=max_age, context=context)

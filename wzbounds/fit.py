@@ -1,0 +1,301 @@
+"""Fitting decay laws to measured curves, model selection, and bootstrap intervals.
+
+Both laws are fitted by least squares in log space:
+
+    power:      log D(w) = log C - alpha log w
+    geometric:  log D(w) = log C + w log rho
+
+and scored by the log-RMSE, sqrt(mean (log D_fit - log D)^2) (natural log).
+`compare_laws` also fits each law on the small windows (w <= split) and
+scores it on the large ones: the extrapolation error, which separates the
+two laws far better than the in-sample fit.
+
+Intervals come from a cluster bootstrap: samples (documents, prefixes) are
+resampled whole, because windows measured on one document are dependent;
+the statistic is recomputed on the mean curve of each resample, and the
+percentile interval is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from wzbounds._checks import as_float_array, in_open_unit, whole_at_least
+from wzbounds.curves import Curves
+from wzbounds.laws import GeometricLaw, PowerLaw
+
+
+def _log_data(windows: ArrayLike, values: ArrayLike) -> tuple[NDArray, NDArray]:
+    w = as_float_array("windows", windows)
+    y = as_float_array("values", values)
+    if w.ndim != 1 or y.shape[-1] != w.size:
+        raise ValueError(f"values must end in an axis of len(windows) = {w.size}; got shape {y.shape}")
+    if w.size < 2:
+        raise ValueError(f"a fit needs at least 2 windows; got {w.size}")
+    if np.any(w <= 0) or not np.all(np.isfinite(w)):
+        raise ValueError("windows must be finite and > 0")
+    bad = ~np.isfinite(y) | (y <= 0)
+    if bad.any():
+        idx = np.argwhere(bad)[0]
+        raise ValueError(
+            f"values must be finite and > 0 to fit in log space; got {y[tuple(idx)].item()!r} at window {w[idx[-1]]:g}"
+        )
+    return w, np.log(y)
+
+
+def _line(x: NDArray, logy: NDArray, weights: NDArray | None) -> tuple[NDArray, NDArray, NDArray]:
+    """Weighted least squares logy ~ a + s x over the last axis (batched). Returns (a, s, rmse)."""
+    wt = np.ones_like(x) if weights is None else weights
+    wt = wt / wt.sum()
+    xm = wt @ x
+    ym = logy @ wt
+    dx = x - xm
+    slope = ((logy - ym[..., None]) @ (wt * dx)) / (wt @ dx**2)
+    intercept = ym - slope * xm
+    resid = logy - (intercept[..., None] + slope[..., None] * x)
+    return intercept, slope, np.sqrt((resid**2) @ wt)
+
+
+@dataclass(frozen=True)
+class PowerFit:
+    """D(w) ~ C w^-alpha fitted on windows [w_min, w_max]; log_rmse in natural log units."""
+
+    C: float
+    alpha: float
+    log_rmse: float
+    w_min: float
+    w_max: float
+
+    @property
+    def law(self) -> PowerLaw:
+        return PowerLaw(self.C, self.alpha)
+
+    def __call__(self, w: ArrayLike) -> NDArray[np.float64]:
+        return self.C * np.asarray(w, dtype=np.float64) ** -self.alpha
+
+
+@dataclass(frozen=True)
+class GeometricFit:
+    """D(w) ~ C rho^w fitted on windows [w_min, w_max]."""
+
+    C: float
+    rho: float
+    log_rmse: float
+    w_min: float
+    w_max: float
+
+    def __call__(self, w: ArrayLike) -> NDArray[np.float64]:
+        return self.C * self.rho ** np.asarray(w, dtype=np.float64)
+
+
+def _weights(weights: ArrayLike | None, n: int) -> NDArray | None:
+    if weights is None:
+        return None
+    wt = as_float_array("weights", weights)
+    if wt.shape != (n,) or np.any(wt < 0) or wt.sum() <= 0:
+        raise ValueError(f"weights must be {n} non-negative numbers, not all zero")
+    return wt
+
+
+def fit_power(windows: ArrayLike, values: ArrayLike, weights: ArrayLike | None = None) -> PowerFit:
+    """Least squares of log D on log w; `weights` per window (e.g. inverse variances of log D)."""
+    w, logy = _log_data(windows, values)
+    a, s, rmse = _line(np.log(w), logy, _weights(weights, w.size))
+    return PowerFit(float(np.exp(a)), float(-s), float(rmse), float(w.min()), float(w.max()))
+
+
+def fit_geometric(windows: ArrayLike, values: ArrayLike, weights: ArrayLike | None = None) -> GeometricFit:
+    """Least squares of log D on w. rho = exp(slope); a rising curve gives rho >= 1."""
+    w, logy = _log_data(windows, values)
+    a, s, rmse = _line(w, logy, _weights(weights, w.size))
+    return GeometricFit(float(np.exp(a)), float(np.exp(s)), float(rmse), float(w.min()), float(w.max()))
+
+
+def _score(fit: PowerFit | GeometricFit, w: NDArray, logy: NDArray) -> float:
+    with np.errstate(divide="ignore", over="ignore"):
+        pred = np.log(fit(w))
+    return float(np.sqrt(np.mean((pred - logy) ** 2)))
+
+
+@dataclass(frozen=True)
+class LawComparison:
+    """Power law against geometric law on one curve.
+
+    `*_extrapolation` is the log-RMSE on windows > split of the law fitted on
+    windows <= split (None when either side has too few windows). `verdict`
+    is the law with the smaller extrapolation error, or the smaller in-sample
+    error when there is no split; `ratio` is the loser's error over the winner's.
+    """
+
+    power: PowerFit
+    geometric: GeometricFit
+    split: float | None
+    power_extrapolation: float | None
+    geometric_extrapolation: float | None
+    verdict: str
+    ratio: float
+
+
+def compare_laws(windows: ArrayLike, values: ArrayLike, split: float | None = None) -> LawComparison:
+    """Fit both laws, score in-sample and extrapolated (fit on w <= split, score on w > split).
+
+    `split` defaults to max(windows) / 4, the protocol of the seed paper.
+    """
+    w, logy = _log_data(windows, values)
+    y = np.exp(logy)
+    power, geometric = fit_power(w, y), fit_geometric(w, y)
+    split = float(w.max() / 4) if split is None else float(split)
+    inner, outer = w <= split, w > split
+    if inner.sum() >= 2 and outer.sum() >= 1:
+        p_ex = _score(fit_power(w[inner], y[inner]), w[outer], logy[outer])
+        g_ex = _score(fit_geometric(w[inner], y[inner]), w[outer], logy[outer])
+        errors = {"power": p_ex, "geometric": g_ex}
+    else:
+        split, p_ex, g_ex = None, None, None
+        errors = {"power": power.log_rmse, "geometric": geometric.log_rmse}
+    verdict = min(errors, key=errors.get)
+    loser = max(errors.values())
+    best = min(errors.values())
+    ratio = float(loser / best) if best > 0 else float("inf")
+    return LawComparison(power, geometric, split, p_ex, g_ex, verdict, ratio)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A bootstrap estimate: the statistic on the full data, its percentile
+    interval at `level`, the bootstrap standard error and distribution."""
+
+    estimate: float
+    low: float
+    high: float
+    standard_error: float
+    level: float
+    distribution: NDArray[np.float64]
+
+    def covers(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def cluster_bootstrap(
+    n_clusters: int,
+    statistic: Callable[[NDArray[np.int64]], NDArray[np.float64]],
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int | np.random.Generator = 0,
+) -> Interval:
+    """Percentile bootstrap over whole clusters.
+
+    `statistic(rows)` takes an (n_resamples, n_clusters) array of cluster
+    indices and returns one value per resample (vectorised); it is also
+    called once with the identity resample for the estimate.
+    """
+    n = int(whole_at_least("n_clusters", n_clusters, 2))
+    level = float(in_open_unit("level", level))
+    n_boot = int(whole_at_least("n_boot", n_boot, 10))
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(n_boot, n))
+    dist = np.asarray(statistic(draws), dtype=np.float64)
+    estimate = float(np.asarray(statistic(np.arange(n)[None]))[0])
+    finite = dist[np.isfinite(dist)]
+    if finite.size < n_boot // 2:
+        raise ValueError("the statistic is undefined on most resamples (zeros or too few windows?)")
+    tail = (1 - level) / 2
+    low, high = np.quantile(finite, [tail, 1 - tail])
+    return Interval(estimate, float(low), float(high), float(finite.std(ddof=1)), level, finite)
+
+
+def _mean_panels(panel: NDArray, rows: NDArray) -> NDArray:
+    """Mean curve of each resample: (n_resamples, n_windows)."""
+    return panel[rows].mean(axis=1)
+
+
+def _batched_alpha(windows: NDArray, means: NDArray) -> NDArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logy = np.log(means)
+    _, slope, _ = _line(np.log(windows), logy, None)
+    return -slope
+
+
+def exponent_interval(
+    curves: Curves, name: str = "tv", *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """alpha of a power-law fit to the mean curve `name`, with a cluster-bootstrap interval."""
+    panel = curves.panel(name)
+    return cluster_bootstrap(
+        curves.n_samples, lambda rows: _batched_alpha(curves.windows, _mean_panels(panel, rows)),
+        n_boot=n_boot, level=level, seed=seed,
+    )
+
+
+def constant_interval(
+    curves: Curves, name: str = "tv", *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """C of a power-law fit to the mean curve `name`, with a cluster-bootstrap interval."""
+    panel = curves.panel(name)
+    logw = np.log(curves.windows)
+
+    def stat(rows: NDArray) -> NDArray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a, _, _ = _line(logw, np.log(_mean_panels(panel, rows)), None)
+        return np.exp(a)
+
+    return cluster_bootstrap(curves.n_samples, stat, n_boot=n_boot, level=level, seed=seed)
+
+
+def exponent_ratio_interval(
+    curves: Curves, numerator: str = "kl", denominator: str = "tv", *, n_boot: int = 1000, level: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """alpha_numerator / alpha_denominator (e.g. alpha_KL / alpha_TV), both fitted on the
+    same resampled documents, with a cluster-bootstrap interval."""
+    top, bottom = curves.panel(numerator), curves.panel(denominator)
+
+    def stat(rows: NDArray) -> NDArray:
+        return _batched_alpha(curves.windows, _mean_panels(top, rows)) / _batched_alpha(
+            curves.windows, _mean_panels(bottom, rows)
+        )
+
+    return cluster_bootstrap(curves.n_samples, stat, n_boot=n_boot, level=level, seed=seed)
+
+
+def plot_fits(
+    windows: ArrayLike,
+    values: ArrayLike,
+    *,
+    comparison: LawComparison | None = None,
+    interval: Interval | None = None,
+    label: str = "measured",
+    ax=None,
+):
+    """Data, power and geometric fits, and the alpha interval as a band, on log-log axes.
+
+    Returns the matplotlib Axes (matplotlib is imported only here).
+    """
+    import matplotlib.pyplot as plt
+
+    w, logy = _log_data(windows, values)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    ax.loglog(w, np.exp(logy), "o", color="black", label=label)
+    comparison = comparison or compare_laws(w, np.exp(logy))
+    grid = np.geomspace(w.min(), w.max(), 200)
+    p, g = comparison.power, comparison.geometric
+    ax.loglog(grid, p(grid), "-", color="tab:blue", label=f"power: {p.C:.3g} w^-{p.alpha:.3f} (log-RMSE {p.log_rmse:.3f})")
+    ax.loglog(grid, g(grid), "--", color="tab:red", label=f"geometric: {g.C:.3g} {g.rho:.4f}^w (log-RMSE {g.log_rmse:.3f})")
+    if interval is not None:
+        pivot = np.exp(np.mean(np.log(w)))
+        lo = p(pivot) * (grid / pivot) ** -interval.low
+        hi = p(pivot) * (grid / pivot) ** -interval.high
+        ax.fill_between(grid, lo, hi, color="tab:blue", alpha=0.15,
+                        label=f"alpha {interval.level:.0%} interval [{interval.low:.3f}, {interval.high:.3f}]")
+    if comparison.split is not None:
+        ax.axvline(comparison.split, color="grey", lw=0.8, ls=":", label=f"extrapolation split w = {comparison.split:g}")
+    ax.set_xlabel("window w (tokens)")
+    ax.set_ylabel("distortion")
+    ax.legend(fontsize=8)
+    return ax
