@@ -43,15 +43,15 @@ case "$task" in
         echo "dev.sh: tables written to $out/" >&2
         ;;
     test)
-        ensure_env test
+        ensure_env test,validation
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     test-slow)
-        ensure_env test
+        ensure_env test,validation
         exec "$VENV/bin/python" -m pytest -m slow "$@"
         ;;
     bench)
-        ensure_env test
+        ensure_env test,validation
         for bench in benchmarks/bench_*.py; do
             echo "== $bench"
             "$VENV/bin/python" "$bench" "$@"

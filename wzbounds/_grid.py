@@ -3,6 +3,7 @@
     "1e-3"            one value
     "1e-1,1e-2,5e-3"  a list
     "1e-1:1e-4:13"    13 log-spaced values from 1e-1 to 1e-4 (both ends kept)
+    "1:1024"          (whole-number grids only) 1, 2, 4, ..., 1024
 """
 
 from __future__ import annotations
@@ -38,7 +39,18 @@ def parse_grid(name: str, spec: str) -> NDArray[np.float64]:
 
 
 def parse_whole_grid(name: str, spec: str) -> NDArray[np.int64]:
-    """A grid of whole numbers: log-spaced grids are rounded and de-duplicated."""
+    """A grid of whole numbers: log-spaced grids are rounded and de-duplicated, and
+    'START:STOP' (two parts) means the powers of two from START to STOP, STOP included."""
+    parts = spec.strip().split(":")
+    if len(parts) == 2:
+        try:
+            start, stop = int(parts[0]), int(parts[1])
+        except ValueError:
+            raise ValueError(f"--{name} {spec!r} is not a grid; 'START:STOP' takes whole numbers") from None
+        if not 1 <= start <= stop:
+            raise ValueError(f"--{name} {spec!r} needs 1 <= START <= STOP")
+        powers = [2**k for k in range(64) if start <= 2**k <= stop]
+        return np.array(sorted({start, *powers, stop}), dtype=np.int64)
     values = parse_grid(name, spec)
     if ":" in spec:
         values = np.unique(np.round(values))

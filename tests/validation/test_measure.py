@@ -1,0 +1,101 @@
+"""Exactness of the measurement engine on a tiny random transformers model."""
+
+import numpy as np
+import pytest
+import torch
+
+import wzbounds as wz
+from tests.validation.tiny import VOCAB, tiny_model
+from validation.measure import Engine, divergences
+from validation.policies import make_policy
+
+BUDGETS = [1, 2, 3, 5, 9, 17, 33]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    lm = tiny_model()
+    engine = Engine(lm, max_batch_tokens=512)
+    tokens = np.random.default_rng(0).integers(0, VOCAB, 72)
+    return engine, engine.context(tokens, 10, scores=True)
+
+
+def column(rows, name="tv"):
+    return np.array([r[name] for r in sorted(rows, key=lambda r: (r["t"], r["budget"]))])
+
+
+@pytest.mark.parametrize("policy", ["sliding", "sink"])
+@pytest.mark.parametrize("positions", ["preserved", "reindexed"])
+def test_anchored_engine_equals_naive_recompute(setup, policy, positions):
+    engine, ctx = setup
+    p = make_policy(policy)
+    a = engine.recompute(ctx, p, BUDGETS, positions, engine="anchored")
+    b = engine.recompute(ctx, p, BUDGETS, positions, engine="naive")
+    np.testing.assert_allclose(column(a), column(b), atol=1e-6)
+    np.testing.assert_allclose(column(a, "kl_0.1"), column(b, "kl_0.1"), atol=1e-6)
+
+
+def test_keeping_everything_reproduces_the_full_law(setup):
+    engine, ctx = setup
+    everything = [72]
+    for rows in (
+        engine.recompute(ctx, make_policy("random"), everything, "preserved"),
+        engine.evict(ctx, make_policy("heavy"), everything),
+        engine.online(ctx, make_policy("sliding"), everything),
+    ):
+        assert column(rows).max() < 1e-6
+
+
+def test_sliding_windows_agree_across_position_flags_and_gapped_policies_do_not(setup):
+    engine, ctx = setup
+    for name, same in (("sliding", True), ("sink", False), ("random", False)):
+        pres = column(engine.recompute(ctx, make_policy(name), [8, 16], "preserved"))
+        reidx = column(engine.recompute(ctx, make_policy(name), [8, 16], "reindexed"))
+        assert np.allclose(pres, reidx, atol=1e-6) == same, name
+
+
+def test_evict_and_online_differ_from_recompute_when_tokens_are_evicted(setup):
+    engine, ctx = setup
+    rec = column(engine.recompute(ctx, make_policy("sliding"), [4, 8], "preserved"))
+    ev = column(engine.evict(ctx, make_policy("sliding"), [4, 8]))
+    on = column(engine.online(ctx, make_policy("sliding"), [4, 8]))
+    assert not np.allclose(rec, ev, atol=1e-6) and not np.allclose(rec, on, atol=1e-6)
+
+
+def test_evict_with_a_sliding_window_matches_a_hand_built_cache(setup):
+    """For target t, keep positions t-3..t-1 of the prefilled cache and run x_t at position t."""
+    engine, ctx = setup
+    model = engine.model
+    t = ctx.targets[0]
+    ids = torch.as_tensor(ctx.tokens)[None]
+    with torch.no_grad():
+        past = model(input_ids=ids[:, :t], use_cache=True).past_key_values
+        for layer in past.layers:
+            layer.keys, layer.values = layer.keys[:, :, t - 3 : t], layer.values[:, :, t - 3 : t]
+        out = model(input_ids=ids[:, t : t + 1], position_ids=torch.tensor([[t]]), past_key_values=past,
+                    attention_mask=torch.ones(1, 4, dtype=torch.long))
+    q = torch.softmax(out.logits[0, -1].double(), -1).numpy()
+    p = ctx.full.p[0].cpu().numpy()
+    row = [r for r in engine.evict(ctx, make_policy("sliding"), [4]) if r["t"] == t][0]
+    assert row["tv"] == pytest.approx(float(wz.tv(p / p.sum(), q / q.sum())), abs=1e-6)
+
+
+def test_divergences_match_the_theory_package():
+    rng = np.random.default_rng(1)
+    p, q = rng.dirichlet(np.ones(30), 5), rng.dirichlet(np.ones(30), 5)
+    div = divergences(torch.tensor(np.log(p)), torch.tensor(np.log(q)), [0.05, 0.5])
+    np.testing.assert_allclose(div["tv"], wz.tv(p, q), rtol=1e-12)
+    np.testing.assert_allclose(div["kl_0.05"], wz.smoothed_kl(p, q, 0.05), rtol=1e-10)
+    np.testing.assert_allclose(div["kl_0.5"], wz.smoothed_kl(p, q, 0.5), rtol=1e-10)
+
+
+def test_bad_requests_are_refused(setup):
+    engine, ctx = setup
+    with pytest.raises(ValueError, match="anchored engine serves sliding and sink"):
+        engine.recompute(ctx, make_policy("random"), [4], "preserved", engine="anchored")
+    with pytest.raises(ValueError, match="positions must be one of"):
+        engine.recompute(ctx, make_policy("sliding"), [4], "shifted")
+    with pytest.raises(ValueError, match="online mode runs the recency policies"):
+        engine.online(ctx, make_policy("heavy"), [4])
+    with pytest.raises(ValueError, match="exceeds the model's context"):
+        engine.context(np.zeros(2000, dtype=int), 4)

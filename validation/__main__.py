@@ -1,0 +1,7 @@
+"""`python -m validation` runs the `wzbounds` command (also under torchrun)."""
+
+import sys
+
+from validation.cli import main
+
+sys.exit(main())

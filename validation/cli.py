@@ -1,0 +1,97 @@
+"""The `wzbounds` command with the real-model subcommands.
+
+`wzbounds measure` (and `wzbounds validate`) need torch and transformers and
+live here, in `validation`; every other subcommand is the theory CLI of
+`wzbounds.cli`, which this entry point extends (wzbounds never imports
+validation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from validation.fetch import FetchError
+from wzbounds._grid import parse_grid, parse_whole_grid
+from wzbounds._output import CliError
+from wzbounds.cli import build_parser
+
+MEASURE_EXAMPLES = """\
+examples:
+  wzbounds measure --model default --domain natural --policy sliding --windows 1:1024 --prefixes 100 --out results/
+  wzbounds measure --domain code --policy sliding,sink,random,heavy --mode recompute,evict --windows 1:256 \\
+      --prefixes 8 --prefix-length 512 --targets 16 --out results-code/
+  wzbounds measure --model ./my-model.gguf --domain ./my-texts/ --policy sliding --positions preserved,reindexed \\
+      --windows 1:512 --out mine/ --device cuda --dtype bfloat16
+Re-running the same command resumes: finished shards are verified and skipped.
+"""
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def cmd_measure(args: argparse.Namespace) -> None:
+    from validation.protocol import Protocol, run
+
+    protocol = Protocol(
+        model=args.model, domain=args.domain, policies=_csv(args.policy), modes=_csv(args.mode),
+        positions=_csv(args.positions), budgets=tuple(int(b) for b in parse_whole_grid("windows", args.windows)),
+        prefixes=args.prefixes, prefix_length=args.prefix_length, targets=args.targets, seed=args.seed,
+        mus=tuple(float(m) for m in parse_grid("mu", args.mu)), dtype=args.dtype, n_sink=args.n_sink,
+    )
+    store = run(protocol, args.out, device=args.device, max_batch_tokens=args.max_batch_tokens,
+                progress=not args.quiet)
+    rows = sum(e["rows"] for e in store.shards.values())
+    print(f"{len(store.shards)} shards, {rows} rows in {args.out}")
+
+
+def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
+    p = top.add_parser("measure", help="measure a real LM under cache policies (torch + transformers)",
+                       description=__doc__, epilog=MEASURE_EXAMPLES, formatter_class=fmt)
+    p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf file, a model "
+                   "folder, or a hub id already in the local cache")
+    p.add_argument("--domain", default="natural", help="'natural', 'code', or a text file / folder")
+    p.add_argument("--policy", default="sliding", help="comma-separated: sliding, sink, random, heavy, h2o, snapkv")
+    p.add_argument("--mode", default="recompute", help="comma-separated: recompute, evict, online")
+    p.add_argument("--positions", default="preserved", help="recompute positions: preserved, reindexed (or both)")
+    p.add_argument("--windows", default="1:256", help="budgets in tokens: '1:1024' (powers of two), a list, or START:STOP:N")
+    p.add_argument("--prefixes", type=int, default=4, help="prefixes (documents) to measure (default 4)")
+    p.add_argument("--prefix-length", type=int, default=512, help="tokens per prefix (default 512)")
+    p.add_argument("--targets", type=int, default=16, help="target positions at the end of each prefix (default 16)")
+    p.add_argument("--mu", default="0.01,0.1,0.3", help="KL smoothing values (default 0.01,0.1,0.3)")
+    p.add_argument("--n-sink", type=int, default=4, help="sink tokens for the sink policy (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="seed for prefixes and random-K (default 0)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+    p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16")
+    p.add_argument("--max-batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")
+    p.add_argument("--out", required=True, help="results folder (created; resumed if it holds this configuration)")
+    p.add_argument("--resume", action="store_true", help="accepted for clarity: runs always resume from --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_measure)
+
+
+def build_full_parser() -> argparse.ArgumentParser:
+    parser = build_parser()
+    top = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    add_measure(top, argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `wzbounds` command; returns the exit status."""
+    args = build_full_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, CliError, FetchError) as exc:
+        print(f"wzbounds: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wzbounds: interrupted; finished work is saved, re-run the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,402 @@
+"""The measurement engine: next-token laws under a cache policy, against the full context.
+
+For a prefix x_0..x_{L-1} and targets t (the last positions of the prefix),
+the full-context law p_t comes from one forward pass. A cache policy with
+budget k keeps positions K_t (always including t), and the approximate law
+q_t comes from one of three modes:
+
+    recompute  the model runs on the kept tokens only, positions preserved
+               (position ids = the original positions) or re-indexed from 0
+    evict      the full prefix is prefilled once; for target t the cache is cut to
+               positions < t, the policy's entries are kept, and x_t runs against
+               them. Kept entries were computed with the evicted tokens present,
+               so this is NOT suffix-only.
+    online     token-by-token decoding from position 0, evicting after every step
+               (StreamingLLM style); recency policies only
+
+Recompute has two engines. The naive one runs one forward per (t, k). The
+anchored one serves every policy whose kept set is a fixed head H (empty,
+or the sinks) plus a contiguous run [s, t]: one forward over H + x_s..x_{L-1}
+yields, at every target t >= s, the law with budget |H| + t - s + 1. Anchors
+are batched with left padding so all rows end at the last target. The cheaper
+engine (counted in forward tokens) is used; both give the same numbers.
+
+Divergences are computed in float64 from log-softmax: TV and KL_mu for each mu.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from validation.policies import CachePolicy, SinkRecent, SlidingWindow
+
+MODES = ("recompute", "evict", "online")
+POSITIONS = ("preserved", "reindexed")
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def divergences(full_logp, approx_logp, mus: Sequence[float]) -> dict[str, np.ndarray]:
+    """TV and KL_mu (nats) between rows of two log-probability tensors, in float64.
+
+        TV = 1/2 sum |p - q|,  KL_mu = KL(p^mu || q^mu),  p^mu = (1 - mu) p + mu / V
+    """
+    p, q = full_logp.double().exp(), approx_logp.double().exp()
+    V = p.shape[-1]
+    out = {"tv": (0.5 * (p - q).abs().sum(-1)).cpu().numpy()}
+    for mu in mus:
+        ps, qs = (1 - mu) * p + mu / V, (1 - mu) * q + mu / V
+        kl = (ps * (ps.log() - qs.log())).sum(-1).clamp_min(0.0)
+        out[f"kl_{mu:g}"] = kl.cpu().numpy()
+    return out
+
+
+class FullSide:
+    """The full-context laws at the targets, prepared once for many comparisons.
+
+    KL_mu(p, q) = sum p^mu log p^mu - sum p^mu log q^mu, and with
+    log q^mu = log(1-mu) + log(q + c), c = mu / ((1-mu) V), the cross term is
+    (1-mu) <p, log(q + c)> + (mu/V) sum log(q + c) + log(1-mu): one temporary,
+    one in-place log and one dot product per mu, all in float64.
+    """
+
+    def __init__(self, logp, mus: Sequence[float]) -> None:
+        self.p = logp.double().exp()
+        self.V = self.p.shape[-1]
+        self.mus = tuple(mus)
+        self.neg_entropy = {}
+        for mu in self.mus:
+            ps = (1 - mu) * self.p + mu / self.V
+            self.neg_entropy[mu] = (ps * ps.log()).sum(-1)
+
+    BLOCK = 32  # rows per pass: keeps the float64 temporaries in cache (4x faster than 512 on a CPU)
+
+    def compare(self, rows, logq) -> dict[str, np.ndarray]:
+        """TV and KL_mu between the full laws at target rows `rows` and exp(logq), in float64."""
+        parts = [self._compare(rows[i : i + self.BLOCK], logq[i : i + self.BLOCK]) for i in range(0, len(rows), self.BLOCK)]
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def _compare(self, rows, logq) -> dict[str, np.ndarray]:
+        torch = _torch()
+        p = self.p[rows]
+        q = logq.double().exp_()
+        diff = torch.sub(p, q).abs_()
+        out = {"tv": (0.5 * diff.sum(-1)).cpu().numpy()}
+        del diff
+        for mu in self.mus:
+            shifted = torch.add(q, mu / ((1 - mu) * self.V)).log_()
+            cross = (1 - mu) * torch.einsum("nv,nv->n", p, shifted) + (mu / self.V) * shifted.sum(-1) + np.log1p(-mu)
+            out[f"kl_{mu:g}"] = (self.neg_entropy[mu][rows] - cross).clamp_min(0.0).cpu().numpy()
+        return out
+
+
+@dataclass
+class PrefixContext:
+    """Everything computed once per prefix: tokens, targets, full laws, attention scores."""
+
+    tokens: np.ndarray
+    targets: tuple[int, ...]
+    full: FullSide
+    attention: np.ndarray | None = None  # S[q, k]: attention mass summed over layers and heads
+    _cum: np.ndarray | None = field(default=None, repr=False)
+
+    def scores(self, kind: str, upto: int, window: int = 8) -> np.ndarray:
+        """Per-key importance from the rows of queries <= upto (keys 0..upto+1; later keys 0)."""
+        if self.attention is None:
+            raise ValueError("attention scores were not computed for this prefix")
+        if self._cum is None:
+            self._cum = np.cumsum(self.attention, axis=0)
+        n = upto + 2
+        if kind == "last_query":
+            row = self.attention[upto]
+        elif kind == "accumulated":
+            row = self._cum[upto]
+        elif kind == "observation":
+            lo = upto - window
+            row = self._cum[upto] - (self._cum[lo] if lo >= 0 else 0.0)
+        else:
+            raise ValueError(f"unknown score kind {kind!r}")
+        out = np.zeros(n)
+        out[: min(n, row.size)] = row[:n]
+        return out
+
+
+class Engine:
+    """Runs a loaded model (validation.models.LoadedModel) for the three modes."""
+
+    def __init__(self, lm, *, max_batch_tokens: int = 8192, mus: Sequence[float] = (0.01, 0.1, 0.3)) -> None:
+        self.lm = lm
+        self.model = lm.model
+        self.device = lm.device
+        self.max_batch_tokens = int(max_batch_tokens)
+        self.mus = tuple(mus)
+        self.vocab = int(self.model.config.vocab_size)
+
+    # -- forward helpers -------------------------------------------------------------------
+    def _logits(self, ids, pos, mask, keep: int):
+        """Raw logits at the last `keep` positions (the model's dtype)."""
+        torch = _torch()
+        with torch.inference_mode():
+            out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, use_cache=False, logits_to_keep=keep)
+        return out.logits
+
+    @staticmethod
+    def _log_softmax(logits):
+        """float64 log-probabilities of selected logits."""
+        return _torch().log_softmax(logits.double(), dim=-1)
+
+    def _logp(self, ids, pos, mask, keep: int):
+        return self._log_softmax(self._logits(ids, pos, mask, keep))
+
+    def _rows_per_batch(self, length: int, keep: int) -> int:
+        by_tokens = max(1, self.max_batch_tokens // max(length, 1))
+        by_logits = max(1, int(2**28 // (8 * keep * self.vocab)))  # at most 256 MiB of float64 log-probs
+        return max(1, min(by_tokens, by_logits))
+
+    def context(self, tokens: Sequence[int], n_targets: int, scores: bool = False) -> PrefixContext:
+        """Full-context laws at the last n_targets positions, and attention scores if asked."""
+        torch = _torch()
+        tokens = np.asarray(tokens, dtype=np.int64)
+        L = tokens.size
+        if not 1 <= n_targets <= L:
+            raise ValueError(f"n_targets must be in 1..{L} for a prefix of {L} tokens; got {n_targets}")
+        if self.lm.max_positions and L > self.lm.max_positions:
+            raise ValueError(f"prefix of {L} tokens exceeds the model's context of {self.lm.max_positions} positions")
+        targets = tuple(range(L - n_targets, L))
+        ids = torch.as_tensor(tokens, device=self.device)[None]
+        pos = torch.arange(L, device=self.device)[None]
+        mask = torch.ones_like(ids)
+        attention = None
+        if scores:
+            attention, logp = self._forward_with_attention(ids, pos, mask, n_targets)
+        else:
+            logp = self._logp(ids, pos, mask, n_targets)
+        return PrefixContext(tokens, targets, FullSide(logp[0], self.mus), attention)
+
+    def _forward_with_attention(self, ids, pos, mask, keep):
+        torch = _torch()
+        L = ids.shape[1]
+        total = torch.zeros(L, L, dtype=torch.float64, device=self.device)
+
+        def hook(module, args, output):
+            if isinstance(output, tuple) and len(output) > 1 and output[1] is not None and output[1].dim() == 4:
+                total.add_(output[1][0].double().sum(0))
+                return (output[0], None, *output[2:])
+            return output
+
+        handles = [m.register_forward_hook(hook) for n, m in self.model.named_modules()
+                   if type(m).__name__.endswith("Attention")]
+        previous = self.model.config._attn_implementation
+        self.lm.set_attention("eager")
+        try:
+            logp = self._logp(ids, pos, mask, keep)
+        finally:
+            for h in handles:
+                h.remove()
+            self.lm.set_attention(previous)
+        if not handles or float(total.sum()) == 0.0:
+            raise ValueError("this model exposes no attention weights; score-based policies cannot run on it")
+        return total.cpu().numpy(), logp
+
+    # -- recompute -------------------------------------------------------------------------
+    def kept_sets(self, ctx: PrefixContext, policy: CachePolicy, budgets: Iterable[int], upto_offset: int = 0):
+        """{(t, k): kept positions} for every target and budget (scores as of query t - upto_offset)."""
+        out = {}
+        for t in ctx.targets:
+            sc = None
+            if policy.scores is not None:
+                sc = ctx.scores(policy.scores, t - upto_offset, getattr(policy, "window", 8))
+            for k in budgets:
+                out[(t, int(k))] = policy.keep(t, int(k), sc)
+        return out
+
+    def recompute(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], positions: str,
+                  engine: str = "auto") -> list[dict]:
+        """Rows (t, budget, divergences) for recompute mode; engine "auto", "anchored" or "naive"."""
+        if positions not in POSITIONS:
+            raise ValueError(f"positions must be one of {POSITIONS}; got {positions!r}")
+        kept = self.kept_sets(ctx, policy, budgets)
+        head = self._anchored_head(policy)
+        if engine == "auto":
+            engine = "anchored" if head is not None and self._anchored_cost(ctx, kept, head) < self._naive_cost(kept) else "naive"
+        if engine == "anchored":
+            if head is None:
+                raise ValueError(f"the anchored engine serves sliding and sink policies, not {policy.name!r}")
+            chunks = self._anchored(ctx, kept, head, positions)
+        elif engine == "naive":
+            chunks = self._naive(ctx, kept, positions)
+        else:
+            raise ValueError(f"engine must be 'auto', 'anchored' or 'naive'; got {engine!r}")
+        return self._rows(ctx, chunks)
+
+    def _rows(self, ctx: PrefixContext, chunks: Iterable) -> list[dict]:
+        """Rows from a stream of ([(t, k), ...], log-probabilities (n, V)) chunks, sorted by (t, k)."""
+        index = {t: i for i, t in enumerate(ctx.targets)}
+        rows = []
+        for keys, logq in chunks:
+            div = ctx.full.compare([index[t] for t, _ in keys], logq)
+            for j, (t, k) in enumerate(keys):
+                rows.append({"t": t, "budget": k, **{name: float(v[j]) for name, v in div.items()}})
+        return sorted(rows, key=lambda r: (r["t"], r["budget"]))
+
+    @staticmethod
+    def _anchored_head(policy: CachePolicy) -> tuple[int, ...] | None:
+        if isinstance(policy, SlidingWindow):
+            return ()
+        if isinstance(policy, SinkRecent):
+            return tuple(range(policy.n_sink))
+        return None
+
+    @staticmethod
+    def _naive_cost(kept: dict) -> int:
+        return sum(len(v) for v in kept.values())
+
+    @staticmethod
+    def _split(kept_set: np.ndarray, head: tuple[int, ...]) -> int | None:
+        """The anchor s if kept = head + [s..t] (None if not of that form)."""
+        h = len(head)
+        if kept_set.size <= h or tuple(kept_set[:h]) != head:
+            return None
+        run = kept_set[h:]
+        return int(run[0]) if run[0] >= h and np.all(np.diff(run) == 1) else None
+
+    def _anchored_cost(self, ctx: PrefixContext, kept: dict, head: tuple[int, ...]) -> float:
+        anchors = {self._split(v, head) for v in kept.values()}
+        if None in anchors:
+            return float("inf")
+        L = ctx.tokens.size
+        return sum(len(head) + L - s for s in anchors)
+
+    def _anchored(self, ctx: PrefixContext, kept: dict, head: tuple[int, ...], positions: str):
+        """Yield ([(t, k)], log-probabilities) chunks, one per batch of anchors."""
+        torch = _torch()
+        L = ctx.tokens.size
+        n_t = len(ctx.targets)
+        want = defaultdict(list)  # anchor -> [(t, k)]
+        fallback = {}
+        for (t, k), v in kept.items():
+            s = self._split(v, head)
+            if s is None:  # the whole prefix fits the budget, or the head overlaps the run
+                fallback[(t, k)] = v
+            else:
+                want[s].append((t, k))
+        if fallback:
+            yield from self._naive(ctx, fallback, positions)
+        anchors = sorted(want)
+        h = len(head)
+        width = h + L - anchors[0] if anchors else 0
+        per = self._rows_per_batch(width, n_t)
+        tokens = torch.as_tensor(ctx.tokens, device=self.device)
+        head_idx = torch.as_tensor(head, dtype=torch.long, device=self.device)
+        for b in range(0, len(anchors), per):
+            batch = anchors[b : b + per]
+            width = h + L - batch[0]
+            ids = torch.zeros(len(batch), width, dtype=torch.long, device=self.device)
+            pos = torch.zeros_like(ids)
+            mask = torch.zeros_like(ids)
+            for r, s in enumerate(batch):
+                idx = torch.cat([head_idx, torch.arange(s, L, device=self.device)])
+                n = idx.numel()
+                ids[r, width - n :] = tokens[idx]
+                pos[r, width - n :] = idx if positions == "preserved" else torch.arange(n, device=self.device)
+                mask[r, width - n :] = 1
+            keep = min(n_t, width)
+            logits = self._logits(ids, pos, mask, keep)  # (rows, keep, V): targets L-keep..L-1
+            keys = [(t, k) for s in batch for t, k in want[s]]
+            r_idx = [r for r, s in enumerate(batch) for _ in want[s]]
+            c_idx = [t - (L - keep) for s in batch for t, _ in want[s]]
+            yield keys, self._log_softmax(logits[r_idx, c_idx])
+
+    def _naive(self, ctx: PrefixContext, kept: dict, positions: str):
+        """Yield ([(t, k)], log-probabilities) chunks, one forward per batch of equal-size kept sets."""
+        torch = _torch()
+        tokens = torch.as_tensor(ctx.tokens, device=self.device)
+        by_size = defaultdict(list)
+        for key, v in kept.items():
+            by_size[len(v)].append((key, v))
+        for size, items in sorted(by_size.items()):
+            per = self._rows_per_batch(size, 1)
+            for b in range(0, len(items), per):
+                chunk = items[b : b + per]
+                idx = torch.as_tensor(np.stack([v for _, v in chunk]), device=self.device)
+                pos = idx if positions == "preserved" else torch.arange(size, device=self.device).expand_as(idx)
+                logp = self._logp(tokens[idx], pos, torch.ones_like(idx), 1)
+                yield [key for key, _ in chunk], logp[:, -1]
+
+    # -- evict -----------------------------------------------------------------------------
+    def evict(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]) -> list[dict]:
+        """Prefill once; per target cut the cache to positions < t, keep the policy's entries, run x_t.
+
+        Scores come from the prefill's queries up to t - 1 (x_t is not yet seen)."""
+        torch = _torch()
+        L = ctx.tokens.size
+        ids = torch.as_tensor(ctx.tokens, device=self.device)[None]
+        with torch.inference_mode():
+            pre = self.model(input_ids=ids[:, : L - 1], use_cache=True)
+        layers = [(layer.keys, layer.values) for layer in pre.past_key_values.layers]
+        kept = self.kept_sets(ctx, policy, budgets, upto_offset=1)
+        return self._rows(ctx, self._evict_laws(ids, layers, kept))
+
+    def _evict_laws(self, ids, layers, kept: dict):
+        torch = _torch()
+        from transformers import DynamicCache
+
+        for (t, k), v in kept.items():
+            past = torch.as_tensor(v[v < t], device=self.device)
+            cache = DynamicCache(
+                ddp_cache_data=[(key.index_select(-2, past), val.index_select(-2, past)) for key, val in layers],
+                config=self.model.config,
+            )
+            with torch.inference_mode():
+                out = self.model(
+                    input_ids=ids[:, t : t + 1], position_ids=torch.tensor([[t]], device=self.device),
+                    attention_mask=torch.ones(1, past.numel() + 1, dtype=torch.long, device=self.device),
+                    past_key_values=cache, use_cache=True,
+                )
+            yield [(t, k)], torch.log_softmax(out.logits[:, -1].double(), dim=-1)
+
+    # -- online ----------------------------------------------------------------------------
+    def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]) -> list[dict]:
+        """Decode token by token from position 0, evicting after every step so that the next
+        query sees at most `budget` tokens (itself included). Recency policies only."""
+        if policy.scores is not None or not isinstance(policy, (SlidingWindow, SinkRecent)):
+            raise ValueError(f"online mode runs the recency policies (sliding, sink), not {policy.name!r}")
+        return self._rows(ctx, self._online_laws(ctx, policy, budgets))
+
+    def _online_laws(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]):
+        torch = _torch()
+        from transformers import DynamicCache
+
+        L = ctx.tokens.size
+        ids = torch.as_tensor(ctx.tokens, device=self.device)
+        targets = set(ctx.targets)
+        for k in budgets:
+            cache = DynamicCache(config=self.model.config)
+            held = []  # original positions of the cache entries, in order
+            for i in range(L):
+                with torch.inference_mode():
+                    out = self.model(
+                        input_ids=ids[i : i + 1][None], position_ids=torch.tensor([[i]], device=self.device),
+                        attention_mask=torch.ones(1, len(held) + 1, dtype=torch.long, device=self.device),
+                        past_key_values=cache, use_cache=True,
+                    )
+                held.append(i)
+                if i in targets:
+                    yield [(i, int(k))], torch.log_softmax(out.logits[:, -1].double(), dim=-1)
+                if i + 1 < L:
+                    keep_next = policy.keep(i + 1, int(k))[:-1]  # without the next query itself
+                    if len(keep_next) < len(held):
+                        where = {p: j for j, p in enumerate(held)}
+                        sel = torch.as_tensor([where[p] for p in keep_next], dtype=torch.long, device=self.device)
+                        for layer in cache.layers:
+                            layer.keys = layer.keys.index_select(-2, sel)
+                            layer.values = layer.values.index_select(-2, sel)
+                        held = [int(p) for p in keep_next]

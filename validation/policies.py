@@ -1,0 +1,158 @@
+"""Cache policies behind one interface: which positions to keep at step t under a budget.
+
+A policy is a small frozen dataclass whose fields are its hyperparameters,
+registered by name (in the spirit of kvpress's presses). At step t the
+model is about to predict token t+1 from positions 0..t; `keep(t, budget,
+scores)` returns the sorted positions kept, always including t itself (the
+query), exactly min(budget, t+1) of them. Score-based policies read
+per-position importances (attention mass) that the measurement engine
+computes from the full-context forward.
+
+    sliding       the last `budget` positions                             suffix-only
+    sink          n_sink first positions + the most recent ones           not suffix-only
+    random        t and budget-1 uniformly random earlier positions       not suffix-only
+    heavy         t and the top budget-1 by the last query's attention    not suffix-only
+    h2o           recent half + heavy hitters by accumulated attention    not suffix-only
+    snapkv        an observation window + top keys by its attention,
+                  max-pooled over neighbours                              not suffix-only
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+class CachePolicy(ABC):
+    """Decides the kept positions at step t; see the module docstring."""
+
+    name: ClassVar[str]
+    suffix_only: ClassVar[bool] = False
+    scores: ClassVar[str | None] = None  # "last_query", "accumulated" or "observation" (window sums)
+
+    @abstractmethod
+    def _choose(self, t: int, budget: int, scores: NDArray | None) -> NDArray[np.int64]:
+        """Positions kept when budget < t + 1 (the caller handles the trivial case)."""
+
+    def keep(self, t: int, budget: int, scores: NDArray | None = None) -> NDArray[np.int64]:
+        if t < 0:
+            raise ValueError(f"t must be >= 0; got {t}")
+        if budget < 1:
+            raise ValueError(f"budget must be >= 1; got {budget}")
+        if budget >= t + 1:
+            return np.arange(t + 1)
+        if self.scores is not None:
+            if scores is None or len(scores) < t + 1:
+                raise ValueError(f"policy {self.name!r} needs attention scores for positions 0..{t}")
+            scores = np.asarray(scores[: t + 1], dtype=np.float64)
+        kept = np.unique(self._choose(t, budget, scores))
+        assert kept.size == budget and kept[-1] == t, (self.name, t, budget, kept)
+        return kept
+
+
+def _top(scores: NDArray, candidates: NDArray, k: int) -> NDArray:
+    """The k candidates with the largest scores (ties to the later position)."""
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    order = np.lexsort((candidates, scores[candidates]))
+    return candidates[order[-k:]]
+
+
+@dataclass(frozen=True)
+class SlidingWindow(CachePolicy):
+    name: ClassVar[str] = "sliding"
+    suffix_only: ClassVar[bool] = True
+
+    def _choose(self, t, budget, scores):
+        return np.arange(t - budget + 1, t + 1)
+
+
+@dataclass(frozen=True)
+class SinkRecent(CachePolicy):
+    """StreamingLLM: the first n_sink positions (attention sinks) and the most recent ones."""
+
+    n_sink: int = 4
+    name: ClassVar[str] = "sink"
+
+    def _choose(self, t, budget, scores):
+        sinks = min(self.n_sink, budget - 1)
+        return np.concatenate([np.arange(sinks), np.arange(t - (budget - sinks) + 1, t + 1)])
+
+
+@dataclass(frozen=True)
+class RandomK(CachePolicy):
+    """t and budget-1 earlier positions drawn uniformly, seeded by (seed, t, budget)."""
+
+    seed: int = 0
+    name: ClassVar[str] = "random"
+
+    def _choose(self, t, budget, scores):
+        rng = np.random.default_rng([self.seed, t, budget])
+        return np.append(rng.choice(t, size=budget - 1, replace=False), t)
+
+
+@dataclass(frozen=True)
+class HeavyHitter(CachePolicy):
+    """t and the budget-1 earlier positions with the most attention from the last query."""
+
+    name: ClassVar[str] = "heavy"
+    scores: ClassVar[str | None] = "last_query"
+
+    def _choose(self, t, budget, scores):
+        return np.append(_top(scores, np.arange(t), budget - 1), t)
+
+
+@dataclass(frozen=True)
+class H2O(CachePolicy):
+    """H2O: a recent window (recent_fraction of the budget) plus heavy hitters by attention
+    accumulated over all queries so far."""
+
+    recent_fraction: float = 0.5
+    name: ClassVar[str] = "h2o"
+    scores: ClassVar[str | None] = "accumulated"
+
+    def _choose(self, t, budget, scores):
+        recent = max(1, int(round(self.recent_fraction * budget)))
+        window = np.arange(t - recent + 1, t + 1)
+        return np.concatenate([_top(scores, np.arange(t - recent + 1), budget - recent), window])
+
+
+@dataclass(frozen=True)
+class SnapKV(CachePolicy):
+    """SnapKV: keep the last `window` positions (the observation window) and the earlier
+    positions with the most attention from it, max-pooled over `kernel` neighbours."""
+
+    window: int = 8
+    kernel: int = 5
+    name: ClassVar[str] = "snapkv"
+    scores: ClassVar[str | None] = "observation"
+
+    def _choose(self, t, budget, scores):
+        obs = min(self.window, budget)
+        head = np.arange(t - obs + 1)
+        pooled = scores.copy()
+        if self.kernel > 1 and head.size:
+            pad = self.kernel // 2
+            padded = np.pad(scores[: head.size], pad, mode="edge")
+            windows = np.lib.stride_tricks.sliding_window_view(padded, self.kernel)
+            pooled[: head.size] = windows.max(axis=1)
+        return np.concatenate([_top(pooled, head, budget - obs), np.arange(t - obs + 1, t + 1)])
+
+
+POLICIES: dict[str, type[CachePolicy]] = {
+    cls.name: cls for cls in (SlidingWindow, SinkRecent, RandomK, HeavyHitter, H2O, SnapKV)
+}
+
+
+def make_policy(name: str, **params: Any) -> CachePolicy:
+    """A policy by registry name with its hyperparameters, e.g. make_policy("sink", n_sink=4)."""
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
+    try:
+        return POLICIES[name](**params)
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for policy {name!r}: {exc}") from None

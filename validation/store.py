@@ -1,0 +1,122 @@
+"""Results on disk: Parquet shards with checksums and a manifest, written as the work goes.
+
+    OUT/manifest.json       {"config": {...}, "shards": {key: {"file", "sha256", "rows"}}}
+    OUT/shards/<id>.parquet one task's rows (one prefix, policy, mode, positions flag)
+
+Every write is atomic (temporary file, then rename), so a killed run leaves
+either a whole shard or none. On resume, a shard whose checksum does not
+match (or whose file is missing) is dropped and recomputed, never used. A
+folder holding a run with another configuration is refused rather than
+mixed. File names in the manifest are checked to stay inside the folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultStore:
+    """A results folder for one measurement configuration (see the module docstring)."""
+
+    def __init__(self, out: str | Path, config: dict[str, Any]) -> None:
+        self.root = Path(out)
+        try:
+            (self.root / "shards").mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ValueError(f"output folder {self.root} is not writable: {exc.strerror}") from None
+        self.config = json.loads(json.dumps({"schema": SCHEMA_VERSION, **config}, sort_keys=True))
+        self.manifest_path = self.root / "manifest.json"
+        if self.manifest_path.exists():
+            try:
+                manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise ValueError(f"{self.manifest_path} is corrupt; move the folder away or use another --out") from None
+            if manifest.get("config") != self.config:
+                diff = sorted(k for k in set(manifest.get("config", {})) | set(self.config)
+                              if manifest.get("config", {}).get(k) != self.config.get(k))
+                raise ValueError(f"results folder {self.root} holds a run with another configuration "
+                                 f"(differs in: {', '.join(diff)}); use another --out rather than mixing them")
+            self.shards: dict[str, dict[str, Any]] = manifest.get("shards", {})
+        else:
+            self.shards = {}
+            self._save_manifest()
+
+    def _save_manifest(self) -> None:
+        body = {"config": self.config, "shards": dict(sorted(self.shards.items()))}
+        _atomic_write(self.manifest_path, json.dumps(body, indent=1).encode("utf-8"))
+
+    def _path(self, entry: dict[str, Any]) -> Path:
+        path = (self.root / "shards" / entry["file"]).resolve()
+        if path.parent != (self.root / "shards").resolve():
+            raise ValueError(f"manifest entry {entry['file']!r} points outside {self.root / 'shards'}")
+        return path
+
+    def done(self, key: str) -> bool:
+        """Whether task `key` has a shard whose checksum verifies (a bad one is forgotten)."""
+        entry = self.shards.get(key)
+        if entry is None:
+            return False
+        path = self._path(entry)
+        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]:
+            return True
+        del self.shards[key]
+        self._save_manifest()
+        return False
+
+    def write(self, key: str, rows: list[dict[str, Any]]) -> None:
+        """Store a task's rows as one shard (atomic), then record it in the manifest (atomic)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(rows)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        data = sink.getvalue().to_pybytes()
+        name = hashlib.sha1(key.encode()).hexdigest()[:20] + ".parquet"
+        entry = {"file": name, "sha256": hashlib.sha256(data).hexdigest(), "rows": len(rows)}
+        try:
+            _atomic_write(self._path(entry), data)
+        except OSError as exc:
+            raise ValueError(f"cannot write results to {self.root}: {exc.strerror}; finished shards are kept") from None
+        self.shards[key] = entry
+        self._save_manifest()
+
+    def table(self) -> dict[str, np.ndarray]:
+        """All rows, shards in key order, as named columns."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tables = []
+        for key in sorted(self.shards):
+            if not self.done(key):
+                raise ValueError(f"shard for {key!r} is missing or corrupt; re-run to recompute it")
+            tables.append(pq.read_table(self._path(self.shards[key])))
+        if not tables:
+            return {}
+        merged = pa.concat_tables(tables, promote_options="default")
+        return {name: merged.column(name).to_numpy(zero_copy_only=False) for name in merged.column_names}
