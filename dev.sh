@@ -3,7 +3,7 @@
 # in .venv holds what it needs (created on first use, refreshed when
 # pyproject.toml changes), so a fresh machine needs nothing else.
 #
-#   bash dev.sh main        the main job
+#   bash dev.sh main        the main job: `wzbounds validate --quick` on the embedded model and corpora
 #   bash dev.sh test        the test suite (fast tests; what CI runs)
 #   bash dev.sh test-slow   the slow-marked tests only
 #   bash dev.sh bench       the benchmarks under benchmarks/
@@ -34,13 +34,8 @@ task="${1:-}"
 [ $# -gt 0 ] && shift
 case "$task" in
     main)
-        ensure_env ""
-        out="${WZ_OUT:-wzbounds-out}"
-        mkdir -p "$out"
-        "$VENV/bin/wzbounds" bound band --alpha 0.44 --C 1 --c 0.5 --eps 1e-1:1e-4:7 --model smollm2-135m "$@" | tee "$out/band.txt"
-        "$VENV/bin/wzbounds" bound blockmarkov --alpha 0.44 --b 16,256,4096,65536 | tee "$out/blockmarkov.txt"
-        "$VENV/bin/wzbounds" bound exponents --alpha 0.44 --reg --fd | tee "$out/exponents.txt"
-        echo "dev.sh: tables written to $out/" >&2
+        ensure_env validation
+        exec "$VENV/bin/wzbounds" validate --quick --out "${WZ_OUT:-wzbounds-out}" "$@"
         ;;
     test)
         ensure_env test,validation

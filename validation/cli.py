@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from validation.fetch import FetchError
 from wzbounds._grid import parse_grid, parse_whole_grid
@@ -72,10 +73,47 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     p.set_defaults(func=cmd_measure)
 
 
+VALIDATE_EXAMPLES = """\
+examples:
+  wzbounds validate --quick --out report/                   # the embedded SmolLM2-135M, < 10 min on a CPU
+  wzbounds validate --full --model ./Qwen2.5-0.5B --device cuda --out qwen-full/
+Re-running the same command resumes the measurements and rewrites the report.
+"""
+
+
+def cmd_validate(args: argparse.Namespace) -> None:
+    from validation.validate import validate
+
+    report = validate(args.out, model=args.model, preset="full" if args.full else "quick", device=args.device,
+                      dtype=args.dtype, n_boot=args.n_boot, progress=not args.quiet)
+    for c in report["checks"]:
+        print(f"{c['domain']:>8}  {c['name']:<22} {c['verdict']:<6} {c['claim']}")
+    print(f"report: {Path(args.out) / 'report.md'}, report.html, report.json ({report['seconds']} s)")
+
+
+def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
+    from validation.validate import __doc__ as doc
+
+    p = top.add_parser("validate", help="the main job: measure, fit, derive, check, report",
+                       description=doc, epilog=VALIDATE_EXAMPLES, formatter_class=fmt)
+    p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf file, a folder, "
+                   "or a cached hub id")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="the small honest run (default)")
+    size.add_argument("--full", action="store_true", help="the paper-scale protocol (GPU or long CPU run)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+    p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_validate)
+
+
 def build_full_parser() -> argparse.ArgumentParser:
     parser = build_parser()
     top = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     add_measure(top, argparse.RawDescriptionHelpFormatter)
+    add_validate(top, argparse.RawDescriptionHelpFormatter)
     return parser
 
 

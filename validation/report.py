@@ -1,0 +1,242 @@
+"""The validation report: figures (PNG), report.md, and a self-contained report.html.
+
+Every number also goes to report.json (written by `validate`). Each figure
+has labelled axes, log scales where the law is a power, and a legend.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+
+from validation.checks import PAPER
+from validation.protocol import Protocol, curves
+from wzbounds.fit import compare_laws, exponent_interval, plot_fits
+
+FIGURES = ("decay.png", "kl_vs_tv2.png", "policies.png", "theta_band.png")
+STYLE = {"sliding": ("tab:blue", "-"), "sink": ("tab:orange", "-"), "random": ("tab:red", "-"),
+         "heavy": ("tab:green", "-"), "h2o": ("tab:olive", "-"), "snapkv": ("tab:cyan", "-")}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def figure_decay(path: Path, tables: dict, main: Protocol, domains) -> None:
+    plt = _plt()
+    mu = sorted(main.mus)[len(main.mus) // 2]
+    fig, axes = plt.subplots(len(domains), 2, figsize=(13, 4.6 * len(domains)), squeeze=False)
+    for i, d in enumerate(domains):
+        c = curves(tables[(d, "main")], "sliding", "recompute", "preserved", mu=mu)
+        ax = plot_fits(c.windows, c.mean("tv"), comparison=compare_laws(c.windows, c.mean("tv")),
+                       interval=exponent_interval(c, n_boot=300), label="E TV, positions preserved", ax=axes[i, 0])
+        if "reindexed" in main.positions:
+            r = curves(tables[(d, "main")], "sliding", "recompute", "reindexed", mu=mu)
+            ax.loglog(r.windows, r.mean("tv"), "x", color="tab:purple", ms=9, label="E TV, re-indexed")
+            ax.legend(fontsize=7)
+        ax.set_title(f"{d}: truncation sensitivity delta(w) (sliding window, recompute)")
+        ax.set_ylabel("delta(w) = E TV")
+        ax2 = plot_fits(c.windows, c.mean("kl"), interval=exponent_interval(c, "kl", n_boot=300),
+                        label=f"kappa_mu, mu = {mu:g}", ax=axes[i, 1])
+        ax2.set_title(f"{d}: smoothed KL kappa_mu(w)")
+        ax2.set_ylabel("kappa_mu(w) = E KL_mu (nats)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def figure_kl_vs_tv2(path: Path, tables: dict, main: Protocol, domains) -> None:
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(domains), figsize=(6.2 * len(domains), 4.8), squeeze=False)
+    colors = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
+    for i, d in enumerate(domains):
+        ax = axes[0, i]
+        lo = np.inf
+        for j, mu in enumerate(sorted(main.mus)):
+            c = curves(tables[(d, "main")], "sliding", "recompute", "preserved", mu=mu)
+            tv2 = (c.tv**2).mean(axis=0)
+            ax.loglog(tv2, c.mean("kl"), "o-", color=colors[j % 4], ms=4, label=f"kappa_mu, mu = {mu:g}")
+            ax.loglog(tv2, 2 * (1 - mu) ** 2 * tv2, ":", color=colors[j % 4], lw=1,
+                      label=f"Pinsker floor 2(1-mu)^2 E TV^2, mu = {mu:g}")
+            lo = min(lo, tv2.min())
+        ax.set_xlabel("E[TV^2] at each budget")
+        ax.set_ylabel("kappa_mu = E KL_mu (nats)")
+        ax.set_title(f"{d}: KL against TV^2 (budgets as points)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def figure_policies(path: Path, tables: dict, main: Protocol, domains) -> None:
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(domains), figsize=(6.5 * len(domains), 4.8), squeeze=False)
+    for i, d in enumerate(domains):
+        ax = axes[0, i]
+        t = tables[(d, "main")]
+        for p in main.policies:
+            c = curves(t, p, "recompute", "preserved", mu=None)
+            color, _ = STYLE.get(p, ("black", "-"))
+            ax.loglog(c.windows, c.mean("tv"), "o-", color=color, ms=3, label=f"{p} (recompute)")
+            if "evict" in main.modes and p in ("sliding", "sink"):
+                e = curves(t, p, "evict", "preserved", mu=None)
+                ax.loglog(e.windows, e.mean("tv"), "s--", color=color, ms=3, label=f"{p} (evict)")
+        online = tables.get((d, "online"))
+        if online:
+            for p in ("sliding", "sink"):
+                c = curves(online, p, "online", "preserved", mu=None)
+                ax.loglog(c.windows, c.mean("tv"), "^:", color=STYLE[p][0], ms=5, label=f"{p} (online)")
+        ax.set_xlabel("budget k (tokens kept)")
+        ax.set_ylabel("E TV to the full-context law")
+        ax.set_title(f"{d}: policies at equal budget")
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def figure_band(path: Path, report: dict, domains) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for d, color in zip(domains, ("tab:blue", "tab:green")):
+        chk = next(c for c in report["checks"] if c["name"] == "theta_band_memory" and c["domain"] == d)
+        n = chk["numbers"]
+        eps = np.array(n["eps"])
+        ax.fill_between(eps, n["gib_lower"], n["gib_upper"], color=color, alpha=0.2)
+        ax.loglog(eps, n["gib_upper"], "-", color=color, label=f"{d}: achievable (sliding window), alpha = {n['alpha']:.3f}")
+        ax.loglog(eps, n["gib_lower"], "--", color=color, label=f"{d}: converse (FD with K = 1 assumed)")
+    ax.invert_xaxis()
+    ax.set_xlabel("target distortion eps (E TV)")
+    ax.set_ylabel(f"KV cache per sequence (GiB, {report['model']['dtype']})")
+    ax.set_title(f"Theta band in memory: {report['model']['name']}")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt(x) -> str:
+    if isinstance(x, dict) and {"estimate", "low", "high"} <= set(x):
+        return f"{x['estimate']:.3f} [{x['low']:.3f}, {x['high']:.3f}]"
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def _paper_rows(report: dict) -> list[tuple[str, str, str, str]]:
+    """(quantity, domain, this run, paper) rows."""
+    rows = []
+    by = {(c["name"], c["domain"]): c["numbers"] for c in report["checks"]}
+    for d in report["domains"]:
+        a = by.get(("alpha_tv", d), {})
+        if a:
+            rows.append(("alpha_TV (positions preserved)", d, _fmt(a["alpha_preserved"]), _fmt(PAPER["alpha_tv"].get(d))))
+        law = by.get(("power_vs_exponential", d), {})
+        if law:
+            rows.append(("log-RMSE power / exponential", d, f"{law['log_rmse_power']:.3f} / {law['log_rmse_exponential']:.3f}",
+                         f"{PAPER['log_rmse_power'].get(d)} / {PAPER['log_rmse_exponential'].get(d)}"))
+        kl = by.get(("kl_exponent_doubling", d), {})
+        for mu_key, v in kl.items():
+            rows.append((f"alpha_KL / alpha_TV ({mu_key})", d, _fmt(v["ratio"]), "2.00"))
+        pol = by.get(("recency_vs_random", d), {})
+        if pol:
+            rows.append(("random-K / sliding distortion at equal budget (geometric mean, budgets >= 8)", d,
+                         f"{pol['random_over_sliding']['geometric_mean']:.1f}x", "about 100x"))
+    return rows
+
+
+def markdown(report: dict, figures: dict[str, str]) -> str:
+    m = report["model"]
+    lines = [
+        f"# wzbounds validation: {m['name']}",
+        "",
+        f"Preset `{report['preset']}`, device {m['device']}, dtype {m['dtype']}, {m['bos']}; "
+        f"{report['seconds']} s. Domains: {', '.join(report['domains'])} "
+        "(NLTK Gutenberg prose; CPython standard library). "
+        f"These texts are very likely in the model's training data. The seed paper measured {PAPER['model']}: "
+        "this is a different model, so differences are findings, not failures.",
+        "",
+        "## Verdicts",
+        "",
+        "| check | domain | claim | verdict |",
+        "|---|---|---|---|",
+    ]
+    for c in report["checks"]:
+        lines.append(f"| {c['name']} | {c['domain']} | {c['claim']} | **{c['verdict']}** |")
+    lines += ["", "## This run beside the paper", "", f"| quantity | domain | this run ({m['name']}) | paper ({PAPER['model']}) |",
+              "|---|---|---|---|"]
+    lines += [f"| {q} | {d} | {a} | {b} |" for q, d, a, b in _paper_rows(report)]
+    lines += ["", "## Figures", ""]
+    for name, caption in figures.items():
+        lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
+    lines += ["## Numbers", "", "Every number, with intervals (95% cluster bootstrap over prefixes), is in "
+              "`report.json`. Per check:", ""]
+    for c in report["checks"]:
+        lines.append(f"- **{c['name']} ({c['domain']})**: {c['verdict']}. " + "; ".join(
+            f"{k} = {_fmt(v)}" for k, v in c["numbers"].items() if not isinstance(v, (dict, list)) or
+            ({"estimate", "low", "high"} <= set(v) if isinstance(v, dict) else False)))
+    return "\n".join(lines) + "\n"
+
+
+def html_page(md_text: str, out: Path, figures: dict[str, str]) -> str:
+    """A self-contained HTML rendering: tables and paragraphs, figures embedded as base64."""
+    body, table = [], []
+
+    def flush():
+        if table:
+            head, *rest = [r for r in table if not set(r.replace("|", "").strip()) <= {"-"}]
+            cells = lambda r: [html.escape(x.strip()).replace("**", "") for x in r.strip().strip("|").split("|")]  # noqa: E731
+            body.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cells(head)) + "</tr>" + "".join(
+                "<tr>" + "".join(f"<td>{c}</td>" for c in cells(r)) + "</tr>" for r in rest) + "</table>")
+            table.clear()
+
+    for line in md_text.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        if line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("!["):
+            name = line[line.rindex("(") + 1 : -1]
+            data = base64.b64encode((out / name).read_bytes()).decode()
+            body.append(f'<img alt="{html.escape(figures.get(name, name))}" src="data:image/png;base64,{data}">')
+        elif line.startswith("- "):
+            body.append(f"<p class='item'>{html.escape(line[2:]).replace('**', '')}</p>")
+        elif line.strip():
+            body.append(f"<p>{html.escape(line).replace('*', '')}</p>")
+    flush()
+    css = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
+           "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px;"
+           "text-align:left}th{background:#f0f0f0}img{max-width:100%;border:1px solid #eee;margin:0.5em 0}"
+           "p.item{font-size:13px;margin:0.3em 0}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>wzbounds validation</title><style>{css}</style>" \
+           f"</head><body>{''.join(body)}</body></html>\n"
+
+
+def write_report(out: Path, report: dict, tables: dict, main: Protocol) -> None:
+    domains = report["domains"]
+    figure_decay(out / "decay.png", tables, main, domains)
+    figure_kl_vs_tv2(out / "kl_vs_tv2.png", tables, main, domains)
+    figure_policies(out / "policies.png", tables, main, domains)
+    figure_band(out / "theta_band.png", report, domains)
+    figures = {
+        "decay.png": "TV and smoothed-KL decay on log-log axes, with power (solid) and exponential (dashed) fits, "
+                     "the 95% band of alpha, and the extrapolation split",
+        "kl_vs_tv2.png": "kappa_mu against E[TV^2], one point per budget, with the Pinsker floor",
+        "policies.png": "every policy and mode at equal budget",
+        "theta_band.png": "the Theta band in GiB of KV cache for this model",
+    }
+    md = markdown(report, figures)
+    (out / "report.md").write_text(md, encoding="utf-8")
+    (out / "report.html").write_text(html_page(md, out, figures), encoding="utf-8")
