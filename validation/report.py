@@ -214,7 +214,7 @@ def html_page(md_text: str, out: Path, figures: dict[str, str]) -> str:
         elif line.startswith("- "):
             body.append(f"<p class='item'>{html.escape(line[2:]).replace('**', '')}</p>")
         elif line.strip():
-            body.append(f"<p>{html.escape(line).replace('*', '')}</p>")
+            body.append(f"<p>{html.escape(line).replace('*', '').replace('`', '')}</p>")
     flush()
     css = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
            "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px;"
