@@ -42,8 +42,10 @@ def cmd_measure(args: argparse.Namespace) -> None:
         prefixes=args.prefixes, prefix_length=args.prefix_length, targets=args.targets, seed=args.seed,
         mus=tuple(float(m) for m in parse_grid("mu", args.mu)), dtype=args.dtype, n_sink=args.n_sink,
     )
-    store = run(protocol, args.out, device=args.device, max_batch_tokens=args.max_batch_tokens,
-                progress=not args.quiet)
+    from validation.models import load_model
+
+    lm = load_model(protocol.model, device=args.device, dtype=protocol.dtype, trust_remote_code=args.trust_remote_code)
+    store = run(protocol, args.out, lm=lm, max_batch_tokens=args.max_batch_tokens, progress=not args.quiet)
     rows = sum(e["rows"] for e in store.shards.values())
     print(f"{len(store.shards)} shards, {rows} rows in {args.out}")
 
@@ -67,6 +69,8 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
     p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16")
     p.add_argument("--max-batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow a model folder's own Python code to run (off unless given here)")
     p.add_argument("--out", required=True, help="results folder (created; resumed if it holds this configuration)")
     p.add_argument("--resume", action="store_true", help="accepted for clarity: runs always resume from --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -84,8 +88,11 @@ Re-running the same command resumes the measurements and rewrites the report.
 def cmd_validate(args: argparse.Namespace) -> None:
     from validation.validate import validate
 
-    report = validate(args.out, model=args.model, preset="full" if args.full else "quick", device=args.device,
-                      dtype=args.dtype, n_boot=args.n_boot, progress=not args.quiet)
+    from validation.models import load_model
+
+    lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
+    report = validate(args.out, model=args.model, preset="full" if args.full else "quick", lm=lm,
+                      n_boot=args.n_boot, progress=not args.quiet)
     for c in report["checks"]:
         print(f"{c['domain']:>8}  {c['name']:<22} {c['verdict']:<6} {c['claim']}")
     print(f"report: {Path(args.out) / 'report.md'}, report.html, report.json ({report['seconds']} s)")
@@ -104,6 +111,8 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
     p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow a model folder's own Python code to run (off unless given here)")
     p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_validate)

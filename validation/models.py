@@ -103,8 +103,11 @@ def load_model(
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}; got {dtype!r}")
     import torch
+    import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    transformers.utils.logging.disable_progress_bar()  # our own progress bars report the long work
+    transformers.utils.logging.set_verbosity_error()
     dev = resolve_device(device)
     torch_dtype = getattr(torch, dtype)
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code, "attn_implementation": attention}

@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 from pathlib import Path
 
 import numpy as np
 
 from validation.checks import PAPER
 from validation.protocol import Protocol, curves
+from validation.store import atomic_write
 from wzbounds.fit import compare_laws, exponent_interval, plot_fits
 
 FIGURES = ("decay.png", "kl_vs_tv2.png", "policies.png", "theta_band.png")
 STYLE = {"sliding": ("tab:blue", "-"), "sink": ("tab:orange", "-"), "random": ("tab:red", "-"),
          "heavy": ("tab:green", "-"), "h2o": ("tab:olive", "-"), "snapkv": ("tab:cyan", "-")}
+
+
+def _save(fig, path: Path) -> None:
+    """Render to memory, then write atomically (a killed run never leaves half a PNG)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    atomic_write(path, buffer.getvalue())
 
 
 def _plt():
@@ -49,7 +58,7 @@ def figure_decay(path: Path, tables: dict, main: Protocol, domains) -> None:
         ax2.set_title(f"{d}: smoothed KL kappa_mu(w)")
         ax2.set_ylabel("kappa_mu(w) = E KL_mu (nats)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -72,7 +81,7 @@ def figure_kl_vs_tv2(path: Path, tables: dict, main: Protocol, domains) -> None:
         ax.set_title(f"{d}: KL against TV^2 (budgets as points)")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -99,7 +108,7 @@ def figure_policies(path: Path, tables: dict, main: Protocol, domains) -> None:
         ax.set_title(f"{d}: policies at equal budget")
         ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -119,7 +128,7 @@ def figure_band(path: Path, report: dict, domains) -> None:
     ax.set_title(f"Theta band in memory: {report['model']['name']}")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -238,5 +247,5 @@ def write_report(out: Path, report: dict, tables: dict, main: Protocol) -> None:
         "theta_band.png": "the Theta band in GiB of KV cache for this model",
     }
     md = markdown(report, figures)
-    (out / "report.md").write_text(md, encoding="utf-8")
-    (out / "report.html").write_text(html_page(md, out, figures), encoding="utf-8")
+    atomic_write(out / "report.md", md.encode("utf-8"))
+    atomic_write(out / "report.html", html_page(md, out, figures).encode("utf-8"))

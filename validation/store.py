@@ -24,7 +24,8 @@ import numpy as np
 SCHEMA_VERSION = 1
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file and a rename: all or nothing."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -68,7 +69,7 @@ class ResultStore:
 
     def _save_manifest(self) -> None:
         body = {"config": self.config, "shards": dict(sorted(self.shards.items()))}
-        _atomic_write(self.manifest_path, json.dumps(body, indent=1).encode("utf-8"))
+        atomic_write(self.manifest_path, json.dumps(body, indent=1).encode("utf-8"))
 
     def _path(self, entry: dict[str, Any]) -> Path:
         path = (self.root / "shards" / entry["file"]).resolve()
@@ -100,7 +101,7 @@ class ResultStore:
         name = hashlib.sha1(key.encode()).hexdigest()[:20] + ".parquet"
         entry = {"file": name, "sha256": hashlib.sha256(data).hexdigest(), "rows": len(rows)}
         try:
-            _atomic_write(self._path(entry), data)
+            atomic_write(self._path(entry), data)
         except OSError as exc:
             raise ValueError(f"cannot write results to {self.root}: {exc.strerror}; finished shards are kept") from None
         self.shards[key] = entry

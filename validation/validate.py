@@ -26,6 +26,7 @@ from pathlib import Path
 from validation.checks import (alpha_check, band_check, kl_ratio_checks, law_check, policy_check,
                                prediction_check, propagation_check, sink_check)
 from validation.protocol import Protocol, curves, run
+from validation.store import atomic_write
 
 DOMAINS = ("natural", "code")
 
@@ -61,7 +62,7 @@ def validate(out: str | Path, *, model: str = "default", preset: str = "quick", 
     out = Path(out)
     started = time.time()
     lm = lm or load_model(model, device=device, dtype=dtype)
-    parts = presets(preset, model, lm.max_positions, dtype)
+    parts = presets(preset, model, lm.max_positions, lm.dtype)
     tables = {}
     for domain in domains:
         for part, protocol in parts.items():
@@ -80,7 +81,7 @@ def validate(out: str | Path, *, model: str = "default", preset: str = "quick", 
         "note": "the corpora are very likely in the model's training data",
     }
     write_report(out, report, tables, parts["main"])
-    (out / "report.json").write_text(json.dumps(_plain(report), indent=1), encoding="utf-8")
+    atomic_write(out / "report.json", json.dumps(_plain(report), indent=1).encode("utf-8"))
     return report
 
 

@@ -14,6 +14,14 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (`PROG: error: ...`), exit status 2;
+    `--help` still shows the full usage. Sub-parsers inherit the class."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def jsonable(value: Any) -> Any:
     """numpy scalars and arrays as plain JSON values; non-finite numbers as null."""
     if isinstance(value, dict):

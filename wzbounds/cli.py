@@ -23,7 +23,7 @@ import numpy as np
 
 from wzbounds import blockmarkov, symbolic
 from wzbounds._grid import parse_grid, parse_whole_grid
-from wzbounds._output import CliError, emit, rows_of
+from wzbounds._output import CliError, OneLineParser, emit, rows_of
 from wzbounds.cli_synth import add_commands
 from wzbounds.bounds import WindowBound, exponents, sliding_window_kl, sliding_window_tv
 from wzbounds.memory import GEOMETRIES, KVGeometry, cache_memory, geometry
@@ -210,7 +210,7 @@ def _law_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="wzbounds", description=__doc__, epilog=EXAMPLES, formatter_class=fmt)
+    parser = OneLineParser(prog="wzbounds", description=__doc__, epilog=EXAMPLES, formatter_class=fmt)
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bound = top.add_parser("bound", help="evaluate the bounds", description=__doc__, epilog=EXAMPLES, formatter_class=fmt)
     sub = bound.add_subparsers(dest="question", required=True, metavar="QUESTION")
