@@ -25,6 +25,7 @@ examples:
       --prefixes 8 --prefix-length 512 --targets 16 --out results-code/
   wzbounds measure --model ./my-model.gguf --domain ./my-texts/ --policy sliding --positions preserved,reindexed \\
       --windows 1:512 --out mine/ --device cuda --dtype bfloat16
+  torchrun --nproc-per-node 4 -m validation measure --domain natural --windows 1:4096 --prefixes 100 --out big/
 Re-running the same command resumes: finished shards are verified and skipped.
 """
 
@@ -42,12 +43,16 @@ def cmd_measure(args: argparse.Namespace) -> None:
         prefixes=args.prefixes, prefix_length=args.prefix_length, targets=args.targets, seed=args.seed,
         mus=tuple(float(m) for m in parse_grid("mu", args.mu)), dtype=args.dtype, n_sink=args.n_sink,
     )
+    from validation.distributed import process_group
     from validation.models import load_model
 
-    lm = load_model(protocol.model, device=args.device, dtype=protocol.dtype, trust_remote_code=args.trust_remote_code)
-    store = run(protocol, args.out, lm=lm, max_batch_tokens=args.max_batch_tokens, progress=not args.quiet)
-    rows = sum(e["rows"] for e in store.shards.values())
-    print(f"{len(store.shards)} shards, {rows} rows in {args.out}")
+    with process_group(args.device) as (rank, world, device):
+        lm = load_model(protocol.model, device=device, dtype=protocol.dtype, trust_remote_code=args.trust_remote_code)
+        store = run(protocol, args.out, lm=lm, max_batch_tokens=args.max_batch_tokens, progress=not args.quiet,
+                    shard=(rank, world))
+    if rank == 0:
+        rows = sum(e["rows"] for e in store.shards.values())
+        print(f"{len(store.shards)} shards, {rows} rows in {args.out}" + (f" ({world} processes)" if world > 1 else ""))
 
 
 def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:

@@ -81,21 +81,23 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
         max_batch_tokens: int = 8192, progress: bool = True, shard: tuple[int, int] = (0, 1)) -> ResultStore:
     """Measure everything the protocol asks for into `out`, skipping finished tasks.
 
-    `shard = (rank, world)` runs only the prefixes with index % world == rank.
+    `shard = (rank, world)` runs only the prefixes with index % world == rank (see
+    validation.distributed); each rank records its shards in its own manifest file and
+    rank 0 merges them at the end.
     """
     from tqdm import tqdm
 
     from validation.corpora import load_corpus, select_prefixes
     from validation.models import load_model
 
-    store = ResultStore(out, asdict(protocol))
+    rank, world = shard
+    store = ResultStore(out, asdict(protocol), rank=rank if world > 1 else None)
     if lm is None:
         lm = load_model(protocol.model, device=device, dtype=protocol.dtype)
     corpus = corpus or load_corpus(protocol.domain)
     prefixes = select_prefixes(corpus, lm.encode, protocol.prefixes, protocol.prefix_length, protocol.seed)
     engine = Engine(lm, max_batch_tokens=max_batch_tokens, mus=protocol.mus)
     combos = protocol.tasks()
-    rank, world = shard
     mine = [(i, p) for i, p in enumerate(prefixes) if i % world == rank]
     todo = [(p, c) for _, p in mine for c in combos if not store.done(_key(p, c))]
     bar = tqdm(total=len(mine) * len(combos), initial=len(mine) * len(combos) - len(todo), disable=not progress,
@@ -120,6 +122,13 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
             store.write(_key(prefix, (policy_name, mode, positions)), [{**base, **r} for r in rows])
             bar.update(1)
     bar.close()
+    if world > 1:
+        from validation.distributed import barrier
+
+        barrier()
+        if rank == 0:
+            store.merge()  # rank 0's store now holds every rank's shards
+        barrier()
     return store
 
 

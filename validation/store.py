@@ -41,7 +41,9 @@ def atomic_write(path: Path, data: bytes) -> None:
 class ResultStore:
     """A results folder for one measurement configuration (see the module docstring)."""
 
-    def __init__(self, out: str | Path, config: dict[str, Any]) -> None:
+    def __init__(self, out: str | Path, config: dict[str, Any], rank: int | None = None) -> None:
+        """`rank` (distributed runs) gives each process its own manifest.rank<N>.json, so ranks
+        never write one file at once; `merge` folds them into manifest.json."""
         self.root = Path(out)
         try:
             (self.root / "shards").mkdir(parents=True, exist_ok=True)
@@ -51,21 +53,40 @@ class ResultStore:
         except OSError as exc:
             raise ValueError(f"output folder {self.root} is not writable: {exc.strerror}") from None
         self.config = json.loads(json.dumps({"schema": SCHEMA_VERSION, **config}, sort_keys=True))
-        self.manifest_path = self.root / "manifest.json"
-        if self.manifest_path.exists():
-            try:
-                manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise ValueError(f"{self.manifest_path} is corrupt; move the folder away or use another --out") from None
-            if manifest.get("config") != self.config:
-                diff = sorted(k for k in set(manifest.get("config", {})) | set(self.config)
-                              if manifest.get("config", {}).get(k) != self.config.get(k))
-                raise ValueError(f"results folder {self.root} holds a run with another configuration "
-                                 f"(differs in: {', '.join(diff)}); use another --out rather than mixing them")
-            self.shards: dict[str, dict[str, Any]] = manifest.get("shards", {})
+        self.main_path = self.root / "manifest.json"
+        self.manifest_path = self.main_path if rank is None else self.root / f"manifest.rank{rank}.json"
+        self.shards: dict[str, dict[str, Any]] = {}
+        for path in [self.main_path, *sorted(self.root.glob("manifest.rank*.json"))]:
+            if path.exists():
+                self.shards.update(self._read(path).get("shards", {}))
+        if not self.main_path.exists():
+            atomic_write(self.main_path, json.dumps({"config": self.config, "shards": {}}, indent=1).encode("utf-8"))
+        if rank is None:
+            self.merge()
         else:
-            self.shards = {}
             self._save_manifest()
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ValueError(f"{path} is corrupt; move the folder away or use another --out") from None
+        if manifest.get("config") != self.config:
+            diff = sorted(k for k in set(manifest.get("config", {})) | set(self.config)
+                          if manifest.get("config", {}).get(k) != self.config.get(k))
+            raise ValueError(f"results folder {self.root} holds a run with another configuration "
+                             f"(differs in: {', '.join(diff)}); use another --out rather than mixing them")
+        return manifest
+
+    def merge(self) -> None:
+        """Fold every rank's manifest into manifest.json (called by rank 0 after the others finish,
+        and by any single-process store on opening), then remove the rank files."""
+        for path in sorted(self.root.glob("manifest.rank*.json")):
+            self.shards.update(self._read(path).get("shards", {}))
+        body = {"config": self.config, "shards": dict(sorted(self.shards.items()))}
+        atomic_write(self.main_path, json.dumps(body, indent=1).encode("utf-8"))
+        for path in self.root.glob("manifest.rank*.json"):
+            path.unlink(missing_ok=True)
 
     def _save_manifest(self) -> None:
         body = {"config": self.config, "shards": dict(sorted(self.shards.items()))}

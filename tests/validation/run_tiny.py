@@ -1,6 +1,7 @@
-"""Run a small protocol on the tiny model over a folder corpus: `python run_tiny.py CORPUS OUT [RANK WORLD]`.
+"""Run a small protocol on the tiny model over a folder corpus: `python run_tiny.py CORPUS OUT`.
 
-Used by the kill-and-resume tests as a separate process that can be SIGKILLed.
+Used by the kill-and-resume tests as a separate process that can be SIGKILLed,
+and under torchrun by the distributed tests (each rank takes its shard).
 """
 
 import sys
@@ -9,6 +10,7 @@ import torch
 
 from tests.validation.tiny import tiny_model
 from validation.corpora import folder_corpus
+from validation.distributed import process_group
 from validation.protocol import Protocol, run
 
 PROTOCOL = Protocol(model="tiny", domain="tiny-corpus", policies=("sliding", "sink", "random"),
@@ -19,8 +21,8 @@ PROTOCOL = Protocol(model="tiny", domain="tiny-corpus", policies=("sliding", "si
 def main() -> None:
     torch.set_num_threads(1)
     corpus, out = sys.argv[1], sys.argv[2]
-    shard = (int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (0, 1)
-    run(PROTOCOL, out, lm=tiny_model(), corpus=folder_corpus(corpus), progress=False, shard=shard)
+    with process_group("cpu") as (rank, world, _):
+        run(PROTOCOL, out, lm=tiny_model(), corpus=folder_corpus(corpus), progress=False, shard=(rank, world))
 
 
 if __name__ == "__main__":
