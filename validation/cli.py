@@ -55,6 +55,14 @@ def cmd_measure(args: argparse.Namespace) -> None:
         print(f"{len(store.shards)} shards, {rows} rows in {args.out}" + (f" ({world} processes)" if world > 1 else ""))
 
 
+def _runtime_options(p: argparse.ArgumentParser) -> None:
+    """--device, --dtype and --trust-remote-code, shared by measure and validate."""
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+    p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow a model folder's own Python code to run (off unless given here)")
+
+
 def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     p = top.add_parser("measure", help="measure a real LM under cache policies (torch + transformers)",
                        description=__doc__, epilog=MEASURE_EXAMPLES, formatter_class=fmt)
@@ -71,11 +79,8 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--mu", default="0.01,0.1,0.3", help="KL smoothing values (default 0.01,0.1,0.3)")
     p.add_argument("--n-sink", type=int, default=4, help="sink tokens for the sink policy (default 4)")
     p.add_argument("--seed", type=int, default=0, help="seed for prefixes and random-K (default 0)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
-    p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16")
+    _runtime_options(p)
     p.add_argument("--max-batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")
-    p.add_argument("--trust-remote-code", action="store_true",
-                   help="allow a model folder's own Python code to run (off unless given here)")
     p.add_argument("--out", required=True, help="results folder (created; resumed if it holds this configuration)")
     p.add_argument("--resume", action="store_true", help="accepted for clarity: runs always resume from --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -113,11 +118,8 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="the small honest run (default)")
     size.add_argument("--full", action="store_true", help="the paper-scale protocol (GPU or long CPU run)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
-    p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16")
+    _runtime_options(p)
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    p.add_argument("--trust-remote-code", action="store_true",
-                   help="allow a model folder's own Python code to run (off unless given here)")
     p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_validate)

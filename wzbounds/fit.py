@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from wzbounds._checks import as_float_array, in_open_unit, whole_at_least
 from wzbounds.curves import Curves
-from wzbounds.laws import GeometricLaw, PowerLaw
+from wzbounds.laws import PowerLaw
 
 
 def _log_data(windows: ArrayLike, values: ArrayLike) -> tuple[NDArray, NDArray]:

@@ -1,8 +1,6 @@
 """Model loading, corpora and pinned downloads."""
 
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from validation import fetch

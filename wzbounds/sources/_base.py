@@ -81,6 +81,22 @@ class Source(ABC):
         return ExactCurves(w, None, None, None, None)
 
 
+class ContextSource(Source):
+    """A token source measured at the end of paths of `context` tokens (the 'full past')."""
+
+    context: int
+
+    def _paths(self, windows: ArrayLike, n: int, rng: np.random.Generator, mu: float):
+        """(window grid, mu, n sampled paths), refusing windows beyond the context."""
+        from wzbounds._checks import in_open_unit
+
+        w = windows_grid(windows)
+        if w[-1] > self.context:
+            raise ValueError(f"windows must not exceed the context ({self.context} tokens); got {w[-1]:g}")
+        mu = float(in_open_unit("mu", mu))
+        return w, mu, self.sample_path(self.context, rng, paths=int(whole_at_least("n", n, 1)))
+
+
 def windows_grid(windows: ArrayLike) -> NDArray[np.float64]:
     """A strictly increasing 1-D grid of whole windows >= 1."""
     w = np.atleast_1d(whole_at_least("windows", windows, 1))

@@ -28,10 +28,10 @@ from scipy import special
 
 from wzbounds._checks import in_open_unit, positive, whole_at_least
 from wzbounds.curves import Curves
-from wzbounds.sources._base import Source, Truth, windows_grid
+from wzbounds.sources._base import ContextSource, Truth
 
 
-class PowerLawCopy(Source):
+class PowerLawCopy(ContextSource):
     """Copy source over V symbols with copy probability lam and lag exponent alpha;
     the 'full past' is the last `context` tokens."""
 
@@ -85,11 +85,7 @@ class PowerLawCopy(Source):
 
     def sample_curves(self, windows: ArrayLike, n: int, rng: np.random.Generator, mu: float = 0.1) -> Curves:
         """Exact per-sample TV and KL_mu at the end of n independent paths of `context` tokens."""
-        w = windows_grid(windows)
-        if w[-1] > self.context:
-            raise ValueError(f"windows must not exceed the context ({self.context} tokens); got {w[-1]:g}")
-        mu = float(in_open_unit("mu", mu))
-        paths = self.sample_path(self.context, rng, paths=int(whole_at_least("n", n, 1)))
+        w, mu, paths = self._paths(windows, n, rng, mu)
         tv = np.empty((paths.shape[0], w.size))
         kl = np.empty_like(tv)
         pi = self.lag_masses(self.context)

@@ -24,10 +24,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from wzbounds._checks import distribution, in_open_unit, positive, whole_at_least
+from wzbounds._checks import distribution, positive, whole_at_least
 from wzbounds.curves import Curves
 from wzbounds.divergences import kl, smoothed_kl, tv
-from wzbounds.sources._base import Source, Truth, windows_grid
+from wzbounds.sources._base import ContextSource, Truth
 
 
 def _stationary(Q: NDArray) -> NDArray:
@@ -36,7 +36,7 @@ def _stationary(Q: NDArray) -> NDArray:
     return v / v.sum()
 
 
-class RenewalHMM(Source):
+class RenewalHMM(ContextSource):
     """Regimes with heavy-tailed dwell times (see the module docstring)."""
 
     name = "renewal-hmm"
@@ -114,11 +114,7 @@ class RenewalHMM(Source):
 
     def sample_curves(self, windows: ArrayLike, n: int, rng: np.random.Generator, mu: float = 0.1) -> Curves:
         """Exact per-sample TV, KL_mu and Bayes-risk gap at the end of n paths of `context` tokens."""
-        w = windows_grid(windows)
-        if w[-1] > self.context:
-            raise ValueError(f"windows must not exceed the context ({self.context} tokens); got {w[-1]:g}")
-        mu = float(in_open_unit("mu", mu))
-        x = self.sample_path(self.context, rng, paths=int(whole_at_least("n", n, 1)))
+        w, mu, x = self._paths(windows, n, rng, mu)
         full = self._filter(x)
         window_laws = np.stack([self._filter(x[:, self.context - int(wi):]) for wi in w], axis=1)
         t = tv(full[:, None], window_laws)
