@@ -48,7 +48,8 @@ def test_rate_distortion_is_convex_and_non_increasing_with_valid_bounds(px, data
     points = [blahut_arimoto(px, d, s, tol=1e-8, max_iter=20_000) for s in (-8.0, -4.0, -2.0, -1.0)]
     D = np.array([p.distortion for p in points])
     R = np.array([p.rate for p in points])
-    assert np.all(np.diff(D) >= -1e-9) and np.all(np.diff(R) <= 1e-9)  # slopes -> 0: D up, R down
+    # slopes -> 0: D up, R down (each rate is an upper bound within the 1e-8 certified gap)
+    assert np.all(np.diff(D) >= -1e-8) and np.all(np.diff(R) <= 2e-8)
     assert all(p.rate_lower <= p.rate_upper + 1e-12 for p in points)
     assert all(p.gap <= 1e-8 or p.iterations == 20_000 for p in points)
     # convexity: each point lies below the chord of its neighbours
