@@ -141,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, CliError, FetchError) as exc:
         print(f"wzbounds: error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:  # measure/validate without the validation extra
+        print(f"wzbounds: error: {exc.name} is not installed; install the validation extra "
+              "(pip install 'wzbounds[validation]', or run through dev.sh)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("wzbounds: interrupted; finished work is saved, re-run the same command to resume", file=sys.stderr)
         return 130
