@@ -44,21 +44,6 @@ def _torch():
     return torch
 
 
-def divergences(full_logp, approx_logp, mus: Sequence[float]) -> dict[str, np.ndarray]:
-    """TV and KL_mu (nats) between rows of two log-probability tensors, in float64.
-
-        TV = 1/2 sum |p - q|,  KL_mu = KL(p^mu || q^mu),  p^mu = (1 - mu) p + mu / V
-    """
-    p, q = full_logp.double().exp(), approx_logp.double().exp()
-    V = p.shape[-1]
-    out = {"tv": (0.5 * (p - q).abs().sum(-1)).cpu().numpy()}
-    for mu in mus:
-        ps, qs = (1 - mu) * p + mu / V, (1 - mu) * q + mu / V
-        kl = (ps * (ps.log() - qs.log())).sum(-1).clamp_min(0.0)
-        out[f"kl_{mu:g}"] = kl.cpu().numpy()
-    return out
-
-
 class FullSide:
     """The full-context laws at the targets, prepared once for many comparisons.
 

@@ -26,6 +26,8 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from wzbounds._registry import build
+
 
 class CachePolicy(ABC):
     """Decides the kept positions at step t; see the module docstring."""
@@ -150,9 +152,4 @@ POLICIES: dict[str, type[CachePolicy]] = {
 
 def make_policy(name: str, **params: Any) -> CachePolicy:
     """A policy by registry name with its hyperparameters, e.g. make_policy("sink", n_sink=4)."""
-    if name not in POLICIES:
-        raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
-    try:
-        return POLICIES[name](**params)
-    except TypeError as exc:
-        raise ValueError(f"bad parameters for policy {name!r}: {exc}") from None
+    return build(POLICIES, "policy", name, params)

@@ -6,7 +6,7 @@ import torch
 
 import wzbounds as wz
 from tests.validation.tiny import VOCAB, tiny_model
-from validation.measure import Engine, divergences
+from validation.measure import Engine, FullSide
 from validation.policies import make_policy
 
 BUDGETS = [1, 2, 3, 5, 9, 17, 33]
@@ -83,7 +83,7 @@ def test_evict_with_a_sliding_window_matches_a_hand_built_cache(setup):
 def test_divergences_match_the_theory_package():
     rng = np.random.default_rng(1)
     p, q = rng.dirichlet(np.ones(30), 5), rng.dirichlet(np.ones(30), 5)
-    div = divergences(torch.tensor(np.log(p)), torch.tensor(np.log(q)), [0.05, 0.5])
+    div = FullSide(torch.tensor(np.log(p)), [0.05, 0.5]).compare(list(range(5)), torch.tensor(np.log(q)))
     np.testing.assert_allclose(div["tv"], wz.tv(p, q), rtol=1e-12)
     np.testing.assert_allclose(div["kl_0.05"], wz.smoothed_kl(p, q, 0.05), rtol=1e-10)
     np.testing.assert_allclose(div["kl_0.5"], wz.smoothed_kl(p, q, 0.5), rtol=1e-10)

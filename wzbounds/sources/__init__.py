@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wzbounds._registry import build
 from wzbounds.sources._base import ExactCurves, Source, Truth, windows_grid
 from wzbounds.sources.copy import PowerLawCopy
 from wzbounds.sources.gaussian import ARFIMA, GeometricPACF, PACFGaussian, PowerPACF, gaussian_kl, gaussian_tv
@@ -39,12 +40,7 @@ SOURCES: dict[str, type[Source]] = {
 
 def make_source(name: str, **parameters: Any) -> Source:
     """A source by registry name, e.g. make_source("arfima", d=0.3)."""
-    if name not in SOURCES:
-        raise ValueError(f"unknown source {name!r}; known: {', '.join(SOURCES)}")
-    try:
-        return SOURCES[name](**parameters)
-    except TypeError as exc:
-        raise ValueError(f"bad parameters for source {name!r}: {exc}") from None
+    return build(SOURCES, "source", name, parameters)
 
 
 __all__ = [
