@@ -47,9 +47,8 @@ class ResultStore:
         self.root = Path(out)
         try:
             (self.root / "shards").mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
+            with tempfile.TemporaryFile(dir=self.root, prefix=".write-test."):
+                pass  # a unique name, so ranks probing one folder at once never race
         except OSError as exc:
             raise ValueError(f"output folder {self.root} is not writable: {exc.strerror}") from None
         self.config = json.loads(json.dumps({"schema": SCHEMA_VERSION, **config}, sort_keys=True))
