@@ -30,8 +30,9 @@ def test_dsbs_wyner_ziv_lies_strictly_above_the_conditional_rate(p):
 
 def test_conditional_rd_matches_h_p_minus_h_d():
     for slope in (-1.0, -3.0, -6.0):
-        D, R = conditional_rd(dsbs(0.25), hamming(2), slope)
-        assert R == pytest.approx(float(binary_entropy(0.25) - binary_entropy(D)), abs=1e-8)
+        point = conditional_rd(dsbs(0.25), hamming(2), slope)
+        assert point.rate == pytest.approx(float(binary_entropy(0.25) - binary_entropy(point.distortion)), abs=1e-8)
+        assert point.certified and 0 <= point.gap <= 1e-10
 
 
 def test_binary_rate_distortion_and_its_certified_bounds():

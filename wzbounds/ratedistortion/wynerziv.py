@@ -29,19 +29,41 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp
 
 from wzbounds._checks import as_float_array, distribution
-from wzbounds.ratedistortion.blahut import blahut_arimoto, check_distortion
+from wzbounds.ratedistortion._squarem import squarem
+from wzbounds.ratedistortion.blahut import RDPoint, blahut_arimoto, check_distortion
 
 
 @dataclass(frozen=True)
 class WZPoint:
-    """One point (D, R) at slope s, with the strategy channel p(t|x) and the strategies t(y)."""
+    """One point at slope s: distortion D, the rate bounds (nats), the channel p(t|x) and strategies t(y).
+
+    `rate_upper` is I(X; T | Y) of the final channel (achievable, so R_WZ(D) <= it);
+    `rate_lower` is certified by the Frank-Wolfe gap of the convex Lagrangian, and
+    `lagrangian_lower` <= min_P I(X; T | Y) - s E d, so R_WZ(D') >= lagrangian_lower + s D'
+    for every D' (the supporting line used by `wyner_ziv_rates`). The certificate is valid at
+    every iterate but can stay loose at boundary optima (strategies used by some x and not
+    others); `certified` says whether it closed to `tol`. Where it did not, the iteration ran
+    until the Lagrangian stalled, and `rate_upper` is the (achievable) answer without a proof
+    of its accuracy."""
 
     slope: float
     distortion: float
-    rate: float
+    rate_upper: float
+    rate_lower: float
+    lagrangian_lower: float
+    certified: bool
     iterations: int
     channel: NDArray[np.float64]
     strategies: NDArray[np.int64]
+
+    @property
+    def rate(self) -> float:
+        return self.rate_upper
+
+    @property
+    def gap(self) -> float:
+        return self.rate_upper - self.rate_lower
+
 
 
 def _joint(pxy: ArrayLike) -> NDArray[np.float64]:
@@ -51,13 +73,36 @@ def _joint(pxy: ArrayLike) -> NDArray[np.float64]:
     return distribution("pxy", p.ravel()).reshape(p.shape)
 
 
+#: convergence checks (3 map evaluations each) over which a stalled Lagrangian ends the iteration
+STALL = 30
+
+#: log p(t | x) below which a strategy unused by every x is pruned when certifying
+DEAD = np.log(1e-13)
+
+
+def warm_start(law: NDArray[np.float64], floor: float = 1e-6) -> NDArray[np.float64]:
+    """Rows of `law` mixed with the uniform law at weight `floor`: a warm start from a nearby
+    slope, with every symbol alive so that the multiplicative updates can revive it."""
+    law = law / law.sum(axis=-1, keepdims=True)
+    return (1 - floor) * law + floor / law.shape[-1]
+
+
 def strategies(n_y: int, n_xhat: int) -> NDArray[np.int64]:
     """All maps t: Y -> Xhat as rows (t(0), ..., t(n_y - 1)); there are n_xhat ** n_y of them."""
     return np.array(list(itertools.product(range(n_xhat), repeat=n_y)), dtype=np.int64)
 
 
-def wyner_ziv(pxy: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e-12, max_iter: int = 100_000) -> WZPoint:
-    """The R_WZ point at slope `slope` < 0 by the strategy alternating minimisation."""
+def wyner_ziv(pxy: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e-10, max_iter: int = 100_000,
+              initial: ArrayLike | None = None) -> WZPoint:
+    """The R_WZ point at slope `slope` < 0 by the strategy alternating minimisation.
+
+    Stops when the certified gap is <= `tol` nats, or when the Lagrangian stalls (see WZPoint). The Lagrangian
+    F(P) = I(X; T | Y) - s E d(X, T(Y)) is convex in P = p(t | x) (mutual
+    information is convex in the channel for each p(x | y)), so with
+    g = dF/dP the Frank-Wolfe bound min F >= F(P) + sum_x min_t g(x, t) - <g, P>
+    holds at every iterate. `initial` warm-starts from a channel p(t | x)
+    (e.g. the `channel` of a point at a nearby slope).
+    """
     p = _joint(pxy)
     nx, ny = p.shape
     d = check_distortion(d, nx)
@@ -66,42 +111,98 @@ def wyner_ziv(pxy: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e-12,
     T = strategies(ny, d.shape[1])
     if T.shape[0] > 200_000:
         raise ValueError(f"{d.shape[1]}^{ny} strategies is too many for the strategy method")
-    px = p.sum(axis=1)
-    py_x = np.where(px[:, None] > 0, p / np.where(px > 0, px, 1)[:, None], 0.0)  # p(y | x)
-    dist = d[:, T]  # (x, t, y): d(x, t(y))
-    expected_d = np.einsum("xy,xty->xt", py_x, dist)
-    logpt_x = np.full((nx, T.shape[0]), -np.log(T.shape[0]))
-    py = p.sum(axis=0)
-    px_y = np.where(py[None, :] > 0, p / np.where(py > 0, py, 1)[None, :], 0.0)  # p(x | y)
-    previous = np.inf
-    for it in range(1, max_iter + 1):
-        r = np.einsum("xy,xt->yt", px_y, np.exp(logpt_x))  # r(t | y)
-        logr = np.log(np.maximum(r, 1e-300))
-        score = py_x @ logr + slope * expected_d  # (x, t)
-        logpt_x = score - logsumexp(score, axis=1, keepdims=True)
+    px, py = p.sum(axis=1), p.sum(axis=0)
+    py_x = p / np.where(px > 0, px, 1)[:, None]  # p(y | x); rows of p(x) = 0 stay 0
+    px_y = np.where(py > 0, p / np.where(py > 0, py, 1), 1 / nx)  # p(x | y); any law where p(y) = 0
+    with np.errstate(divide="ignore"):
+        log_px_y = np.log(px_y)
+    expected_d = np.einsum("xy,xty->xt", py_x, d[:, T])  # E[d(x, t(Y)) | x]
+    if initial is None:
+        logpt_x = np.full((nx, T.shape[0]), -np.log(T.shape[0]))
+    else:
+        initial = as_float_array("initial", initial)
+        if initial.shape != (nx, T.shape[0]):
+            raise ValueError(f"initial must be a channel p(t|x) of shape {(nx, T.shape[0])}; got {initial.shape}")
+        logpt_x = np.log(warm_start(initial))
+
+    def step(logpt_x: NDArray) -> NDArray:
+        logpt_x = logpt_x - logsumexp(logpt_x, axis=1, keepdims=True)
+        logr = logsumexp(log_px_y.T[:, :, None] + logpt_x[None, :, :], axis=1)  # log r(t | y), no clipping
+        pull = py_x @ logr + slope * expected_d
+        return pull - logsumexp(pull, axis=1, keepdims=True)
+
+    def evaluate(logpt_x: NDArray, prune: bool) -> tuple[float, float, float, NDArray]:
+        """(D, I(X; T | Y), a certified lower bound on min F, the channel) at exp(logpt_x).
+
+        With `prune`, strategies below DEAD for every x are set to 0 first. At a channel whose
+        used strategies are positive for every x, the Frank-Wolfe bound is finite: a used
+        strategy has the gradient g = log p(t|x) - sum_y p(y|x) log r(t|y) - s E d, an unused
+        one the directional slope -s E d(x, t) plus a term sum_y p(y) m_y KL(.) >= 0 that is
+        dropped. Without pruning, a strategy dying at some x drives its g to -inf and the bound
+        with it; with pruning, dying strategies are gone, so the bound closes at boundary optima.
+        """
+        logpt_x = logpt_x - logsumexp(logpt_x, axis=1, keepdims=True)
+        used = np.ones(logpt_x.shape[1], dtype=bool)
+        if prune:
+            used = np.any(logpt_x[px > 0] >= DEAD, axis=0)
+            logpt_x = logpt_x[:, used] - logsumexp(logpt_x[:, used], axis=1, keepdims=True)
         pt_x = np.exp(logpt_x)
-        D = float(px @ (pt_x * expected_d).sum(axis=1))
-        r = np.einsum("xy,xt->yt", px_y, pt_x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(pt_x[:, None, :] > 0, np.log(pt_x[:, None, :]) - np.log(r[None, :, :]), 0.0)
-        R = float(max(np.einsum("xy,xt,xyt->", p, pt_x, ratio), 0.0))
-        value = R - slope * D
-        if previous - value <= tol:
-            break
-        previous = value
-    return WZPoint(float(slope), D, R, it, pt_x, T)
+        logr = logsumexp(log_px_y.T[:, :, None] + logpt_x[None, :, :], axis=1)
+        D = float(px @ (pt_x * expected_d[:, used]).sum(axis=1))
+        R = float(max(px @ (pt_x * logpt_x).sum(axis=1) - py @ (np.exp(logr) * logr).sum(axis=1), 0.0))
+        grad = -slope * expected_d  # unused strategies
+        grad[:, used] = logpt_x - py_x @ logr - slope * expected_d[:, used]
+        fw = float(px @ (grad.min(axis=1) - (pt_x * grad[:, used]).sum(axis=1)))  # <= 0
+        channel = np.zeros_like(expected_d)
+        channel[:, used] = pt_x
+        return D, R, R - slope * D + fw, channel
+
+    def certified(logpt_x: NDArray) -> tuple[float, float, float, NDArray]:
+        """The better certificate of the iterate and its pruned version (smaller gap)."""
+        return min((evaluate(logpt_x, prune) for prune in (False, True)), key=lambda e: e[1] - e[2] - slope * e[0])
+
+    def objective(logpt_x: NDArray) -> float:
+        D, R, _, _ = evaluate(logpt_x, False)
+        return R - slope * D
+
+    history: list[float] = []
+
+    def converged(logpt_x: NDArray) -> bool:
+        """The certificate closed, or (where it stays loose, at some boundary optima) the
+        Lagrangian stalled: it fell by less than tol / 1000 over the last STALL checks."""
+        D, R, lower, _ = certified(logpt_x)
+        history.append(R - slope * D)
+        stalled = len(history) > STALL and history[-STALL - 1] - history[-1] <= tol / 1000
+        return R - lower - slope * D <= tol or stalled
+
+    logpt_x, iterations = squarem(step, objective, logpt_x, converged, max_iter)
+    D, R, lower, channel = certified(logpt_x)
+    return WZPoint(float(slope), D, R, min(max(lower + slope * D, 0.0), R), lower, R - slope * D <= lower + tol,
+                   iterations, channel, T)
 
 
-def conditional_rd(pxy: ArrayLike, d: ArrayLike, slope: float, **kwargs) -> tuple[float, float]:
-    """(D, R_X|Y) at slope s: Blahut-Arimoto for each p(x | y) at the same slope, averaged over p(y)."""
+def conditional_rd(pxy: ArrayLike, d: ArrayLike, slope: float, *, initial: ArrayLike | None = None,
+                   **kwargs) -> RDPoint:
+    """The R_X|Y point at slope s: Blahut-Arimoto for each p(x | y) at the same slope, averaged
+    over p(y) (rates, distortions and Lagrangian bounds all average). The channel has shape
+    (y, x, xhat); `initial` is one output law q(xhat | y) per row."""
     p = _joint(pxy)
     py = p.sum(axis=0)
-    D = R = 0.0
-    for y in np.nonzero(py > 0)[0]:
-        point = blahut_arimoto(p[:, y] / py[y], d, slope, **kwargs)
-        D += py[y] * point.distortion
-        R += py[y] * point.rate
-    return D, R
+    d = check_distortion(d, p.shape[0])
+    if initial is not None:
+        initial = as_float_array("initial", initial)
+        if initial.shape != (p.shape[1], d.shape[1]):
+            raise ValueError(f"initial must hold one output law per y, shape {(p.shape[1], d.shape[1])}")
+    points = {y: blahut_arimoto(p[:, y] / py[y], d, slope, initial=None if initial is None else initial[y], **kwargs)
+              for y in np.nonzero(py > 0)[0]}
+    channel = np.zeros((p.shape[1], *d.shape))
+    for y, point in points.items():
+        channel[y] = point.channel
+    mean = lambda field: float(sum(py[y] * getattr(pt, field) for y, pt in points.items()))  # noqa: E731
+    D, lagrangian = mean("distortion"), mean("lagrangian_lower")
+    return RDPoint(float(slope), D, mean("rate_upper"), min(max(lagrangian + slope * D, 0.0), mean("rate_upper")),
+                   lagrangian,
+                   all(pt.certified for pt in points.values()), max(pt.iterations for pt in points.values()), channel)
 
 
 def dsbs(p: float) -> NDArray[np.float64]:
