@@ -3,6 +3,7 @@
     "1e-3"            one value
     "1e-1,1e-2,5e-3"  a list
     "1e-1:1e-4:13"    13 log-spaced values from 1e-1 to 1e-4 (both ends kept)
+    "0:0.25:26"       (linear grids, e.g. distortions) 26 evenly spaced values from 0 to 0.25
     "1:1024"          (whole-number grids only) 1, 2, 4, ..., 1024
 """
 
@@ -12,8 +13,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def parse_grid(name: str, spec: str) -> NDArray[np.float64]:
-    """Values of a grid spec; ValueError naming `name` on anything malformed."""
+def parse_grid(name: str, spec: str, *, linear: bool = False) -> NDArray[np.float64]:
+    """Values of a grid spec; ValueError naming `name` on anything malformed. With `linear`,
+    'START:STOP:N' is evenly spaced (and may start at 0) instead of log-spaced."""
     text = spec.strip()
     try:
         if ":" in text:
@@ -23,9 +25,12 @@ def parse_grid(name: str, spec: str) -> NDArray[np.float64]:
             start, stop, n = float(parts[0]), float(parts[1]), int(parts[2])
             if n < 1:
                 raise ValueError("N must be >= 1")
-            if start <= 0 or stop <= 0:
+            if linear:
+                values = np.linspace(start, stop, n)
+            elif start <= 0 or stop <= 0:
                 raise ValueError("a log-spaced grid needs START > 0 and STOP > 0")
-            values = np.logspace(np.log10(start), np.log10(stop), n)
+            else:
+                values = np.logspace(np.log10(start), np.log10(stop), n)
             values[0], values[-1] = start, stop
         else:
             values = np.array([float(v) for v in text.split(",")], dtype=np.float64)

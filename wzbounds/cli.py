@@ -7,6 +7,7 @@
     wzbounds bound exponents   which hypotheses make the exponents meet
     wzbounds synth SOURCE      a synthetic source: exact curves, fits, assumption verdicts
     wzbounds check CURVES.csv  the assumption checker on your own measured curves
+    wzbounds rd KIND ...       rate-distortion: R(D), Wyner-Ziv, sequential Wyner-Ziv
 
 Every subcommand prints a readable table, or JSON with --json. Bad input
 exits with status 2 and one line naming the problem.
@@ -24,6 +25,7 @@ import numpy as np
 from wzbounds import blockmarkov, symbolic
 from wzbounds._grid import parse_grid, parse_whole_grid
 from wzbounds._output import CliError, OneLineParser, emit, rows_of
+from wzbounds.cli_rd import add_commands as add_rd_commands
 from wzbounds.cli_synth import add_commands
 from wzbounds.bounds import WindowBound, exponents, sliding_window_kl, sliding_window_tv
 from wzbounds.memory import GEOMETRIES, KVGeometry, cache_memory, geometry
@@ -241,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reg", action="store_true", help="assume REG: E TV^2 <= R (E TV)^2")
     p.add_argument("--fd", action="store_true", help="assume FD: delta(w) <= K Delta_TV(w)")
     add_commands(top, fmt)
+    add_rd_commands(top, fmt)
     return parser
 
 

@@ -133,7 +133,7 @@ def _trace(solve: Callable[[float, Any], Any], D: ArrayLike, d_min: float, d_max
     slack = DISTORTION_SLACK * max(1.0, abs(d_max))
     bad = D[~np.isfinite(D) | (D < d_min - slack)]
     if bad.size:
-        raise ValueError(f"D = {bad[0]!r} is below the smallest achievable distortion D_min = {d_min:.12g}")
+        raise ValueError(f"D = {float(bad[0])!r} is below the smallest achievable distortion D_min = {d_min:.12g}")
     pool = _Pool(solve, d_max, tol / 4)
     lower, upper, slope = np.zeros_like(D), np.zeros_like(D), np.zeros_like(D)
     certified = np.ones(D.shape, dtype=bool)
@@ -143,7 +143,7 @@ def _trace(solve: Callable[[float, Any], Any], D: ArrayLike, d_min: float, d_max
         start = len(pool.slopes)
         while True:
             lo, s_at, sure = pool.lower(D[k])
-            hi = pool.upper(D[k], slack)
+            hi = max(pool.upper(D[k], slack), 0.0)
             if hi - lo <= tol:
                 break
             if len(pool.slopes) - start >= max_solves:

@@ -86,13 +86,18 @@ class RenewalHMM(ContextSource):
 
     def _filter(self, tokens: NDArray) -> NDArray:
         """Law of the next token after tokens (n, L), each filter started at the stationary law."""
+        return self._token_law(self.filter_state(tokens))
+
+    def filter_state(self, tokens: NDArray) -> NDArray:
+        """The predictive law of the hidden state (regime, age) after tokens (n, L), shape (n, K, A):
+        the recurrent summary that carries everything the past says about the future."""
         n = tokens.shape[0]
         belief = np.broadcast_to(self.prior, (n, *self.prior.shape)).copy()
         for t in range(tokens.shape[1]):
             belief *= self.B[:, tokens[:, t]].T[:, :, None]
             belief /= belief.sum(axis=(1, 2), keepdims=True)
             belief = self._advance(belief)
-        return self._token_law(belief)
+        return belief
 
     def sample_path(self, n: int, rng: np.random.Generator, *, paths: int = 1) -> NDArray:
         n = int(whole_at_least("n", n, 1))
