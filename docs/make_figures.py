@@ -1,4 +1,4 @@
-"""Regenerate the figures of docs/sources.md: `python docs/make_figures.py`."""
+"""Regenerate the figures of docs/sources.md and docs/ratedistortion.md: `python docs/make_figures.py`."""
 
 from __future__ import annotations
 
@@ -64,6 +64,51 @@ def sources_figure() -> None:
     fig.savefig(HERE / "sources.png", dpi=110)
 
 
+def ratedistortion_figure() -> None:
+    """Suffix-only memory against the optimal rate (Gaussian) and the filter state (HMM)."""
+    from wzbounds.ratedistortion import dsbs, dsbs_wyner_ziv, gaussian_sequential, hamming, wyner_ziv_rates
+    from wzbounds.ratedistortion.sequential import hmm_sequential
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    ax = axes[0]
+    D = np.linspace(0, 0.25, 26)
+    out = wyner_ziv_rates(dsbs(0.25), hamming(2), D)
+    fine = np.linspace(0, 0.25, 400)
+    ax.plot(fine, dsbs_wyner_ziv(0.25, fine) / np.log(2), color="grey", lw=3, alpha=0.5, label="R_WZ closed form")
+    ax.plot(D, out.rate / np.log(2), "o", ms=4, label="R_WZ computed (wyner_ziv_rates)")
+    from wzbounds.ratedistortion import binary_entropy
+    ax.plot(fine, (binary_entropy(0.25) - binary_entropy(fine)) / np.log(2), "--", label="R_X|Y = h(p) - h(D)")
+    ax.set_xlabel("Hamming distortion D")
+    ax.set_ylabel("rate (bits)")
+    ax.set_title("DSBS, p = 0.25: Wyner-Ziv above the conditional rate")
+    ax.legend(fontsize=8)
+
+    ax = axes[1]
+    eps = np.geomspace(1e-2, 1e-8, 13)
+    for src, color in [(ARFIMA(0.3), "tab:blue"), (PowerPACF(0.5, 0.8), "tab:green")]:
+        g = gaussian_sequential(src, eps)
+        ax.loglog(1 / eps, g.window, "-o", ms=3, color=color, label=f"suffix window (values), {src.name}")
+        ax.loglog(1 / eps, g.rate / np.log(2), "--", color=color, label=f"optimal one-step rate (bits), {src.name}")
+    ax.set_xlabel("1 / eps (excess log loss, nats)")
+    ax.set_title("Gaussian sources: eps^(-1/beta) against log(1/eps)")
+    ax.legend(fontsize=8)
+
+    ax = axes[2]
+    eps = np.geomspace(1e-2, 1e-6, 9)
+    for src, color in [(MarkovHMM(), "tab:red"), (RenewalHMM(max_age=256, context=512), "tab:purple")]:
+        h = hmm_sequential(src, eps, samples=200)
+        ax.loglog(1 / eps, h.window_memory / np.log(2), "-o", ms=3, color=color, label=f"suffix window, {src.name}")
+        ax.loglog(1 / eps, h.summary_memory / np.log(2), "--", color=color, label=f"quantised filter state, {src.name}")
+    ax.set_xlabel("1 / eps (excess log loss, nats)")
+    ax.set_ylabel("memory (bits)")
+    ax.set_title("HMM sources (200 sampled paths)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(HERE / "ratedistortion.png", dpi=110)
+    plt.close(fig)
+
+
 if __name__ == "__main__":
     HERE.mkdir(exist_ok=True)
     sources_figure()
+    ratedistortion_figure()

@@ -82,6 +82,11 @@ def test_table_output_is_readable(capsys):
         (["bound", "band", "--distortion", "kl", "--V", "9", "--mu", ".1", "--alpha", ".4", "--eps", ".1"], "needs a converse"),
         (["bound", "blockmarkov", "--alpha", "0.4"], "exactly one of --b"),
         (["bound", "distortion", "--alpha", "0.4", "--window", "0.5"], "whole numbers"),
+        (["rd", "wyner-ziv", "dsbs", "--p", "0.7", "--D", "0.1"], "p must be in (0, 0.5)"),
+        (["rd", "wyner-ziv", "dsbs", "--p", "0.2", "--D", "-0.1"], "below the smallest achievable distortion"),
+        (["rd", "wyner-ziv", "joint", "--pxy", "0.5,0.5;1", "--D", "0.1"], "is not a matrix"),
+        (["rd", "wyner-ziv", "gaussian", "--rho", "1.5", "--D", "0.1"], "--rho in (-1, 1)"),
+        (["rd", "sequential", "arfima", "--eps", "1e-3"], "needs --d"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(capsys, argv, message):
@@ -148,3 +153,22 @@ def test_check_runs_on_a_csv(tmp_path, capsys):
     assert abs(out["assumptions"]["alpha_tv"]["estimate"] - 0.4) < 0.1
     assert main(["check", str(tmp_path / "missing.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_rd_wyner_ziv_dsbs_point_and_grid(capsys):
+    from wzbounds.ratedistortion import binary_entropy, dsbs_wyner_ziv
+
+    (row,) = run_json(capsys, "rd", "wyner-ziv", "dsbs", "--p", "0.25", "--D", "0.1")["rows"]
+    assert row["R_WZ"] == pytest.approx(float(dsbs_wyner_ziv(0.25, 0.1)), abs=1e-6)
+    assert row["R_XgY"] == pytest.approx(float(binary_entropy(0.25) - binary_entropy(0.1)), abs=1e-6)
+    assert row["R_WZ"] > row["R_XgY"] + 1e-3
+    rows = run_json(capsys, "rd", "wyner-ziv", "dsbs", "--p", "0.25", "--D", "0:0.25:26")["rows"]
+    assert [r["D"] for r in rows] == pytest.approx(np.linspace(0, 0.25, 26).tolist())
+    assert rows[-1]["R_WZ"] == 0 and rows[0]["R_WZ"] == pytest.approx(float(binary_entropy(0.25)), abs=1e-6)
+
+
+def test_rd_sequential_gaussian_rows(capsys):
+    rows = run_json(capsys, "rd", "sequential", "arfima", "--d", "0.3", "--eps", "1e-3:1e-5:3")["rows"]
+    assert [r["window"] for r in rows] == sorted(r["window"] for r in rows)
+    assert all(b["optimal_rate"] - a["optimal_rate"] == pytest.approx(0.5 * np.log(10), rel=1e-3)
+               for a, b in zip(rows, rows[1:]))

@@ -94,3 +94,93 @@ def test_bad_rate_distortion_input():
         side_info_bottleneck(np.ones((2, 2, 2)) / 8, 0.0)
     with pytest.raises(ValueError, match=r"p must be in \(0, 0.5\)"):
         dsbs(0.7)
+
+
+# --- rates at given distortions (certified brackets) ---
+
+from wzbounds.ratedistortion import conditional_rates, rd_rates, wyner_ziv_rates  # noqa: E402
+from wzbounds.ratedistortion.reference import generic_wyner_ziv_rate  # noqa: E402
+from wzbounds.ratedistortion.sequential import hmm_sequential  # noqa: E402
+from wzbounds.sources import MarkovHMM, RenewalHMM  # noqa: E402
+
+
+@pytest.mark.parametrize("p", [0.1, 0.25])
+def test_wyner_ziv_rates_on_a_grid_match_the_dsbs_envelope_and_exceed_the_conditional_rate(p):
+    D = np.linspace(0.0, p, 26)
+    wz = wyner_ziv_rates(dsbs(p), hamming(2), D)
+    closed = dsbs_wyner_ziv(p, D)
+    np.testing.assert_allclose(wz.rate, closed, atol=1e-6)
+    assert np.all(wz.certified) and np.all(wz.rate_lower <= closed + 1e-9) and np.all(closed <= wz.rate_upper + 1e-9)
+    conditional = conditional_rates(dsbs(p), hamming(2), D)
+    np.testing.assert_allclose(conditional.rate, binary_entropy(p) - binary_entropy(D), atol=1e-6)
+    inside = (D > 0) & (D < p - 0.01)
+    assert np.all(wz.rate[inside] > conditional.rate[inside] + 1e-4)
+
+
+def test_rates_agree_with_a_generic_scipy_solve_on_tiny_alphabets():
+    for D in (0.05, 0.1, 0.2):
+        assert float(wyner_ziv_rates(dsbs(0.25), hamming(2), D).rate[0]) == pytest.approx(
+            generic_wyner_ziv_rate(dsbs(0.25), hamming(2), D), abs=1e-6)
+    pxy = np.array([[0.3, 0.1], [0.05, 0.55]])
+    for D in (0.03, 0.08):
+        assert float(wyner_ziv_rates(pxy, hamming(2), D).rate[0]) == pytest.approx(
+            generic_wyner_ziv_rate(pxy, hamming(2), D), abs=1e-6)
+    px = np.array([0.2, 0.3, 0.5])
+    for D in (0.1, 0.3):
+        assert float(rd_rates(px, hamming(3), D).rate[0]) == pytest.approx(
+            generic_wyner_ziv_rate(px[:, None], hamming(3), D), abs=1e-6)
+
+
+@settings(max_examples=10, deadline=None)
+@given(distributions(st.just(4)))
+def test_wyner_ziv_rate_is_convex_and_non_increasing_on_random_sources(joint):
+    pxy = joint.reshape(2, 2)
+    probe = wyner_ziv_rates(pxy, hamming(2), 1.0)
+    D = probe.d_min + (probe.d_max - probe.d_min) * np.linspace(0.0, 1.0, 6)
+    out = wyner_ziv_rates(pxy, hamming(2), D, tol=1e-9)
+    assert np.all(np.diff(out.rate) <= 1e-8)
+    assert np.all(np.diff(out.rate, 2) >= -1e-7)  # even spacing: convex means second differences >= 0
+    assert np.all(out.rate_lower <= out.rate_upper)
+
+
+def zamir_gap(joint):
+    """R_WZ - R_X|Y (nats) at three distortions, X in {0, 1, 2}, squared error, Xhat on a grid of 5."""
+    pxy = (joint.reshape(3, 2) + 0.05) / 1.3  # full support: no boundary optima, certificates close
+    x, xhat = np.array([0.0, 1.0, 2.0]), np.linspace(0.0, 2.0, 5)
+    d = (x[:, None] - xhat[None, :]) ** 2
+    probe = conditional_rates(pxy, d, 1.0)
+    D = probe.d_min + (probe.d_max - probe.d_min) * np.array([0.2, 0.5, 0.8])
+    return wyner_ziv_rates(pxy, d, D, tol=1e-6).rate - conditional_rates(pxy, d, D, tol=1e-6).rate
+
+
+def test_wyner_ziv_exceeds_the_conditional_rate_by_at_most_half_a_bit_under_squared_error():
+    """Zamir (1996): R_WZ - R_X|Y <= 1/2 bit for squared error (here on a fine reconstruction grid)."""
+    gap = zamir_gap(np.random.default_rng(3).dirichlet(np.ones(6)))
+    assert np.all(gap >= -1e-6) and np.all(gap <= 0.5 * np.log(2))
+
+
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None)
+@given(distributions(st.just(6)))
+def test_the_half_bit_gap_on_random_sources(joint):
+    gap = zamir_gap(joint)
+    assert np.all(gap >= -1e-6) and np.all(gap <= 0.5 * np.log(2))
+
+
+@pytest.mark.parametrize("source", [MarkovHMM(), RenewalHMM(max_age=256, context=512)])
+def test_the_filter_state_memory_grows_like_log_one_over_eps(source):
+    eps = np.array([1e-2, 1e-3, 1e-4, 1e-5, 1e-6])
+    out = hmm_sequential(source, eps, samples=100)
+    M = source.prior.size
+    slope = np.polyfit(np.log(1 / eps), out.summary_memory, 1)[0]
+    assert slope == pytest.approx((M - 1) / 2, rel=0.2)
+    assert np.all(np.diff(out.window[np.isfinite(out.window)]) >= 0)
+    if isinstance(source, RenewalHMM) and source.max_age > 1:  # polynomial: the window keeps growing
+        assert out.window[-1] >= 16 * out.window[0]
+
+
+def test_bad_rates_input():
+    with pytest.raises(ValueError, match="below the smallest achievable distortion"):
+        wyner_ziv_rates(dsbs(0.2), hamming(2), -0.1)
+    with pytest.raises(ValueError, match="tol must be finite and > 0"):
+        rd_rates([0.5, 0.5], hamming(2), 0.1, tol=0.0)

@@ -31,6 +31,9 @@ from wzbounds._checks import as_float_array, distribution, positive
 from wzbounds.ratedistortion.blahut import blahut_arimoto, check_distortion
 from wzbounds.ratedistortion.wynerziv import _joint, conditional_rd, wyner_ziv
 
+#: iterations per slope solve; a solve cut off here is retried from the other side's warm start
+SOLVE_ITERATIONS = 5000
+
 #: distortions within this (relative) slack of D count as reaching it, so D = D_min works in floating point
 DISTORTION_SLACK = 1e-12
 
@@ -65,15 +68,6 @@ class RatesAt:
         return self.rate_upper - self.rate_lower
 
 
-def _distinct(items: list[Any]) -> list[Any]:
-    """The items without repeats (by identity), in order."""
-    out: list[Any] = []
-    for item in items:
-        if not any(item is seen for seen in out):
-            out.append(item)
-    return out
-
-
 class _Pool:
     """Solved slopes: achieved points, supporting lines, warm starts."""
 
@@ -85,14 +79,19 @@ class _Pool:
         self.R = [0.0]
 
     def add(self, s: float) -> Any:
-        """Solve at slope s, warm-started from the nearest solved slope on each side; of the two,
-        keep a certified point, else the one with the smaller Lagrangian R - s D. (A start from
-        the far side of a straight part of the curve can crawl; the near side does not.)"""
+        """Solve at slope s, warm-started from the nearest solved slope; if that point is not
+        certified, again from the nearest slope on the other side, keeping a certified point,
+        else the smaller Lagrangian R - s D. (A start from the far side of a straight part of
+        the curve can crawl; the near side does not.)"""
         slopes = np.asarray(self.slopes)
-        sides = [slopes < s, slopes > s]
-        warm = [self.points[int(np.argmin(np.where(side, np.abs(slopes - s), np.inf)))] if side.any() else None
-                for side in sides] if self.slopes else [None]
-        tries = [self.solve(s, w) for w in _distinct(warm)]
+        order = np.argsort(np.abs(slopes - s))
+        starts = [None] if not self.slopes else [self.points[order[0]]]
+        other = [i for i in order if (slopes[i] < s) != (slopes[order[0]] < s)]
+        if other:
+            starts.append(self.points[other[0]])
+        tries = [self.solve(s, starts[0])]
+        if not tries[0].certified and len(starts) > 1:
+            tries.append(self.solve(s, starts[1]))
         point = min(tries, key=lambda p: (not p.certified, p.rate_upper - s * p.distortion))
         self.slopes.append(s)
         self.points.append(point)
@@ -102,10 +101,12 @@ class _Pool:
 
     def lower(self, D: float) -> tuple[float, float, bool]:
         """(the best supporting line at D, its slope, whether it is certified). An uncertified
-        point (its certificate stayed loose) offers its converged Lagrangian R - s D instead."""
+        point whose Lagrangian stalled (its certificate stayed loose) offers that Lagrangian
+        R - s D instead; one cut off at SOLVE_ITERATIONS offers only its certified bound."""
         if not self.points:
             return 0.0, 0.0, True
-        values = [(p.lagrangian_lower if p.certified else p.rate_upper - p.slope * p.distortion) + p.slope * D
+        values = [(p.lagrangian_lower if p.certified or p.iterations >= SOLVE_ITERATIONS
+                   else p.rate_upper - p.slope * p.distortion) + p.slope * D
                   for p in self.points]
         k = int(np.argmax(values))
         return max(values[k], 0.0), self.points[k].slope, self.points[k].certified
@@ -124,6 +125,25 @@ class _Pool:
             chord = R1 + (R2 - R1) * (np.minimum(D, D2) - D1) / np.maximum(D2 - D1, 1e-300)
             best = min(best, float(chord.min()))
         return best
+
+
+def _next_slope(pool: _Pool, D: float, slack: float, d_max: float, secant: bool) -> float:
+    """The next slope to solve: doubling until some solved point has distortion <= D, then
+    between the bracketing slopes, alternately the secant of D(s) (fast where the curve is
+    smooth: a point with D(s) close to D closes the bracket by itself) and the midpoint (which
+    at least halves the bracket every other solve, even across a straight part)."""
+    if not pool.slopes:
+        return -1.0
+    pairs = sorted(zip(pool.slopes, pool.D[1:]))
+    below = [(s, d) for s, d in pairs if d <= D + slack]
+    if not below:
+        return 2 * pairs[0][0]
+    left, d_left = below[-1]
+    right, d_right = next(((s, d) for s, d in pairs if s > left and d > D + slack), (0.0, d_max))
+    if secant and d_right > d_left:
+        guess = left + (D - d_left) * (right - left) / (d_right - d_left)
+        return float(np.clip(guess, left + 0.05 * (right - left), right - 0.05 * (right - left)))
+    return (left + right) / 2
 
 
 def _trace(solve: Callable[[float, Any], Any], D: ArrayLike, d_min: float, d_max: float, tol: float,
@@ -149,16 +169,9 @@ def _trace(solve: Callable[[float, Any], Any], D: ArrayLike, d_min: float, d_max
             if len(pool.slopes) - start >= max_solves:
                 raise RuntimeError(f"no {tol:g}-bracket at D = {D[k]:g} after {max_solves} slope solves "
                                    f"(reached [{lo:.10g}, {hi:.10g}]); raise max_solves or tol")
-            s_left = [s for s, p in zip(pool.slopes, pool.points) if p.distortion <= D[k] + slack]
-            s_right = [s for s, p in zip(pool.slopes, pool.points) if p.distortion > D[k] + slack]
-            left = max(s_left) if s_left else None
-            right = min(s_right) if s_right else 0.0
-            if left is None:
-                s = 2 * min(pool.slopes) if pool.slopes else -1.0
-                if s < -2.0**60:
-                    raise RuntimeError(f"no slope reaches D = {D[k]:g} (D_min = {d_min:g})")
-            else:
-                s = (left + right) / 2
+            s = _next_slope(pool, D[k], slack, d_max, secant=(len(pool.slopes) - start) % 2 == 0)
+            if s < -2.0**60:
+                raise RuntimeError(f"no slope reaches D = {D[k]:g} (D_min = {d_min:g})")
             pool.add(s)
         lower[k], upper[k], slope[k], certified[k] = min(lo, hi), hi, s_at, sure
     return RatesAt(D, lower, upper, slope, certified, len(pool.slopes), d_min, d_max)
@@ -170,7 +183,8 @@ def rd_rates(px: ArrayLike, d: ArrayLike, D: ArrayLike, *, tol: float = 1e-8, ma
     d = check_distortion(d, p.size)
 
     def solve(s: float, warm: Any) -> Any:
-        return blahut_arimoto(p, d, s, tol=tol / 4, initial=None if warm is None else p @ warm.channel)
+        return blahut_arimoto(p, d, s, tol=tol / 4, max_iter=SOLVE_ITERATIONS,
+                              initial=None if warm is None else p @ warm.channel)
 
     return _trace(solve, D, float(p @ d.min(axis=1)), float((p @ d).min()), tol, max_solves)
 
@@ -187,7 +201,8 @@ def wyner_ziv_rates(pxy: ArrayLike, d: ArrayLike, D: ArrayLike, *, tol: float = 
     d = check_distortion(d, p.shape[0])
 
     def solve(s: float, warm: Any) -> Any:
-        return wyner_ziv(p, d, s, tol=tol / 4, initial=None if warm is None else warm.channel)
+        return wyner_ziv(p, d, s, tol=tol / 4, max_iter=SOLVE_ITERATIONS,
+                         initial=None if warm is None else warm.channel)
 
     return _trace(solve, D, *_side_info_range(p, d), tol, max_solves)
 
@@ -201,6 +216,6 @@ def conditional_rates(pxy: ArrayLike, d: ArrayLike, D: ArrayLike, *, tol: float 
 
     def solve(s: float, warm: Any) -> Any:
         initial = None if warm is None else np.einsum("xy,yxz->yz", px_y, warm.channel)  # q(xhat | y)
-        return conditional_rd(p, d, s, tol=tol / 4, initial=initial)
+        return conditional_rd(p, d, s, tol=tol / 4, max_iter=SOLVE_ITERATIONS, initial=initial)
 
     return _trace(solve, D, *_side_info_range(p, d), tol, max_solves)

@@ -24,10 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import logsumexp
+from wzbounds.ratedistortion._lse import logsumexp
 
 from wzbounds._checks import as_float_array, distribution
 from wzbounds.ratedistortion._squarem import squarem
+
+
+#: log q below which an output symbol is dropped, the value that marks it gone, and its revival mass
+PRUNE, GONE, REVIVE = np.log(1e-14), -1e3, np.log(1e-8)
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,13 @@ def blahut_arimoto(px: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e
         return logq, logZ, logsumexp(logp + A_on - logZ[:, None], axis=0)
 
     def step(logq: NDArray) -> NDArray:
+        """q_new(xhat) = q(xhat) c(xhat), with symbols below PRUNE dropped (q = 0) and dropped
+        symbols with c > 1 revived: a dying symbol otherwise decays only geometrically, and its
+        slow tail keeps the bounds apart. The bounds stay valid whatever q is."""
         logq, _, logc = tilt(logq)
-        return logq + logc - logsumexp(logq + logc)  # q_new(xhat) = q(xhat) c(xhat)
+        new = logq + logc - logsumexp(logq + logc)
+        new = np.where((logq <= GONE) & (logc > 1e-9), REVIVE, new)
+        return np.where(new < PRUNE, GONE, new)
 
     def bounds(logq: NDArray) -> tuple[float, float, float, NDArray]:
         logq, logZ, logc = tilt(logq)
@@ -104,8 +113,11 @@ def blahut_arimoto(px: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e
         lower = s * D - float(p[p > 0] @ logZ) - float(np.max(logc))
         return D, _mutual_information(p, Q), lower, Q
 
-    logq, iterations = squarem(step, lambda lq: -float(p[p > 0] @ tilt(lq)[1]), logq,
-                               lambda lq: bounds(lq)[1] - bounds(lq)[2] <= tol, max_iter)
+    def converged(logq: NDArray) -> bool:
+        _, upper, lower, _ = bounds(logq)
+        return upper - lower <= tol
+
+    logq, iterations = squarem(step, lambda lq: -float(p[p > 0] @ tilt(lq)[1]), logq, converged, max_iter)
     D, upper, lower, Q = bounds(logq)
     return RDPoint(s, D, upper, min(max(lower, 0.0), upper), lower - s * D, upper - lower <= tol, iterations, Q)
 

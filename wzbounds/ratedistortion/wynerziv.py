@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import logsumexp
+from wzbounds.ratedistortion._lse import logsumexp
 
 from wzbounds._checks import as_float_array, distribution
 from wzbounds.ratedistortion._squarem import squarem
