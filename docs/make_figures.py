@@ -90,6 +90,7 @@ def ratedistortion_figure() -> None:
         ax.loglog(1 / eps, g.window, "-o", ms=3, color=color, label=f"suffix window (values), {src.name}")
         ax.loglog(1 / eps, g.rate / np.log(2), "--", color=color, label=f"optimal one-step rate (bits), {src.name}")
     ax.set_xlabel("1 / eps (excess log loss, nats)")
+    ax.set_ylabel("window (values) or rate (bits)")
     ax.set_title("Gaussian sources: eps^(-1/beta) against log(1/eps)")
     ax.legend(fontsize=8)
 
