@@ -30,6 +30,9 @@ from wzbounds._checks import as_float_array, distribution
 from wzbounds.ratedistortion._squarem import squarem
 
 
+#: Blahut-Arimoto evaluations between attempts at a Newton polish on the surviving support
+POLISH_EVERY = 30
+
 #: log q below which an output symbol is dropped, the value that marks it gone, and its revival mass
 PRUNE, GONE, REVIVE = np.log(1e-14), -1e3, np.log(1e-8)
 
@@ -117,9 +120,63 @@ def blahut_arimoto(px: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e
         _, upper, lower, _ = bounds(logq)
         return upper - lower <= tol
 
-    logq, iterations = squarem(step, lambda lq: -float(p[p > 0] @ tilt(lq)[1]), logq, converged, max_iter)
+    def gap(logq: NDArray) -> float:
+        _, upper, lower, _ = bounds(logq)
+        return upper - lower
+
+    objective = lambda lq: -float(p[p > 0] @ tilt(lq)[1])  # noqa: E731
+    iterations = 0
+    while iterations < max_iter:
+        logq, used = squarem(step, objective, logq, converged, min(POLISH_EVERY, max_iter - iterations))
+        iterations += used
+        if used < POLISH_EVERY and converged(logq):
+            break
+        # candidate supports: the symbols with mass, and among them those whose c is near 1 (the
+        # KKT conditions: c < 1 off the support at the optimum, so those are dying)
+        q, logc = np.exp(tilt(logq)[0]), tilt(logq)[2]
+        alive = q > 1e-12 * q.max()
+        candidates = [_newton_polish(np.exp(A_on), np.exp(logp[:, 0]), q, alive & (logc > -tau))
+                      for tau in (np.inf, 1e-1, 1e-2, 1e-3)]
+        best = min((c for c in candidates if c is not None), key=gap, default=None)
+        if best is not None and gap(best) < gap(logq):
+            logq = best
+            if converged(logq):
+                break
     D, upper, lower, Q = bounds(logq)
     return RDPoint(s, D, upper, min(max(lower, 0.0), upper), lower - s * D, upper - lower <= tol, iterations, Q)
+
+
+def _newton_polish(E: NDArray, p: NDArray, q: NDArray, S: NDArray, steps: int = 30) -> NDArray | None:
+    """Newton's method for the fixed point c(xhat) = 1 on a candidate support S.
+
+    With E = e^{s d} (rows: source symbols of positive probability p), Z = E q and
+    c = E^T (p / Z), the Jacobian on S is dc/dq = -E_S^T diag(p / Z^2) E_S. Where Blahut-Arimoto
+    converges sublinearly (symbols dying), Newton on the surviving support converges
+    quadratically; the caller keeps the result only if its certified gap is smaller.
+    Returns log q, or None if a step leaves the simplex or the system is singular."""
+    if not S.any():
+        return None
+    q = np.where(S, q, 0.0)
+    q /= q.sum()
+    for _ in range(steps):
+        Z = E @ q
+        residual = E[:, S].T @ (p / Z) - 1.0
+        if np.max(np.abs(residual)) < 1e-15:
+            break
+        J = -(E[:, S].T * (p / Z**2)) @ E[:, S]
+        try:
+            delta = np.linalg.solve(J, -residual)
+        except np.linalg.LinAlgError:
+            return None
+        scale = 1.0
+        while np.any(q[S] + scale * delta <= 0) and scale > 1e-6:
+            scale /= 2
+        if np.any(q[S] + scale * delta <= 0):
+            return None
+        q[S] += scale * delta
+        q /= q.sum()
+    with np.errstate(divide="ignore"):
+        return np.where(q > 0, np.log(q), GONE)
 
 
 def _mutual_information(p: NDArray, Q: NDArray) -> float:
