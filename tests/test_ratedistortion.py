@@ -160,7 +160,7 @@ def test_wyner_ziv_exceeds_the_conditional_rate_by_at_most_half_a_bit_under_squa
 
 
 @pytest.mark.slow
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(distributions(st.just(6)))
 def test_the_half_bit_gap_on_random_sources(joint):
     gap = zamir_gap(joint)
