@@ -20,11 +20,20 @@ from numpy.typing import NDArray
 
 from wzbounds._grid import parse_grid
 from wzbounds._output import CliError, emit, rows_of
-from wzbounds.cli_synth import _scalar_parameters
-from wzbounds.ratedistortion import (binary_entropy, conditional_rates, dsbs, dsbs_wyner_ziv, gaussian_sequential,
-                                     gaussian_wyner_ziv, hamming, rd_rates, wyner_ziv_rates)
+from wzbounds.cli_synth import add_source_parameters, source_from_args
+from wzbounds.ratedistortion import (
+    binary_entropy,
+    conditional_rates,
+    dsbs,
+    dsbs_wyner_ziv,
+    gaussian_sequential,
+    gaussian_wyner_ziv,
+    hamming,
+    rd_rates,
+    wyner_ziv_rates,
+)
 from wzbounds.ratedistortion.sequential import hmm_sequential
-from wzbounds.sources import SOURCES, PACFGaussian, RenewalHMM, make_source
+from wzbounds.sources import SOURCES, PACFGaussian, RenewalHMM
 
 RD_EXAMPLES = """\
 examples:
@@ -108,12 +117,7 @@ def cmd_wz_gaussian(args: argparse.Namespace) -> None:
 
 
 def cmd_sequential(args: argparse.Namespace) -> None:
-    cls = SEQUENTIAL_SOURCES[args.source]
-    params = {k: getattr(args, k) for k in _scalar_parameters(cls)}
-    missing = [k for k, v in params.items() if v is None]
-    if missing:
-        raise CliError(f"source {args.source} needs --{' --'.join(missing)}")
-    source = make_source(args.source, **params)
+    source = source_from_args(args, args.source)
     eps = parse_grid("eps", args.eps)
     if isinstance(source, PACFGaussian):
         out = gaussian_sequential(source, eps, side_window=args.side_window)
@@ -171,9 +175,7 @@ def add_commands(top: argparse._SubParsersAction, fmt: type) -> None:
     for name, cls in SEQUENTIAL_SOURCES.items():
         p = srcs.add_parser(name, help=(cls.__doc__ or "").strip().splitlines()[0], epilog=RD_EXAMPLES,
                             formatter_class=fmt)
-        for param, default in _scalar_parameters(cls).items():
-            p.add_argument(f"--{param}", type=type(default) if default is not None else float, default=default,
-                           help=f"source parameter (default {default})" if default is not None else "required")
+        add_source_parameters(p, cls)
         p.add_argument("--eps", required=True, help="target excess log loss(es), nats: a list or START:STOP:N")
         p.add_argument("--side-window", type=int, default=0, help="Gaussian: values the decoder knows (default 0)")
         p.add_argument("--samples", type=int, default=200, help="HMM: sampled paths (default 200)")

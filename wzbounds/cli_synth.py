@@ -54,6 +54,23 @@ def _scalar_parameters(cls: type) -> dict[str, Any]:
     return out
 
 
+def add_source_parameters(p: argparse.ArgumentParser, cls: type) -> None:
+    """One option --NAME per scalar constructor parameter of the source class."""
+    for param, default in _scalar_parameters(cls).items():
+        kind = type(default) if default is not None else float
+        p.add_argument(f"--{param}", type=kind, default=default,
+                       help=f"source parameter (default {default})" if default is not None else "source parameter (required)")
+
+
+def source_from_args(args: argparse.Namespace, name: str) -> Any:
+    """The source `name` built from its parsed options; CliError naming any that is missing."""
+    params = {k: getattr(args, k) for k in _scalar_parameters(SOURCES[name])}
+    missing = [k for k, v in params.items() if v is None]
+    if missing:
+        raise CliError(f"source {name} needs --{' --'.join(missing)}")
+    return make_source(name, **params)
+
+
 def _curve_fits(curves: Curves, n_boot: int, seed: int) -> dict[str, Any]:
     fits = {}
     for name in curves.available():
@@ -110,11 +127,7 @@ def _print(args: argparse.Namespace, payload: dict[str, Any], report: Assumption
 
 
 def cmd_synth(args: argparse.Namespace) -> None:
-    params = {k: getattr(args, k) for k in _scalar_parameters(SOURCES[args.source])}
-    missing = [k for k, v in params.items() if v is None]
-    if missing:
-        raise CliError(f"source {args.source} needs --{' --'.join(missing)}")
-    source = make_source(args.source, **params)
+    source = source_from_args(args, args.source)
     windows = parse_whole_grid("windows", args.windows).astype(np.float64)
     rng = np.random.default_rng(args.seed)
     kwargs = {"mu": args.mu} if "mu" in inspect.signature(source.sample_curves).parameters else {}
@@ -165,10 +178,7 @@ def add_commands(top: argparse._SubParsersAction, fmt: type) -> None:
     for name, cls in SOURCES.items():
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         p = sources.add_parser(name, help=doc, description=cls.__doc__, epilog=SYNTH_EXAMPLES, formatter_class=fmt)
-        for param, default in _scalar_parameters(cls).items():
-            kind = type(default) if default is not None else float
-            p.add_argument(f"--{param}", type=kind, default=default,
-                           help=f"source parameter (default {default})" if default is not None else "source parameter (required)")
+        add_source_parameters(p, cls)
         p.add_argument("--windows", required=True, help="window grid: a list 1,2,4 or START:STOP:N (log-spaced)")
         p.add_argument("--samples", type=int, default=200, help="samples (paths) drawn (default 200)")
         p.add_argument("--mu", type=float, default=0.1, help="KL smoothing for discrete sources (default 0.1)")

@@ -71,12 +71,13 @@ class RatesAt:
 class _Pool:
     """Solved slopes: achieved points, supporting lines, warm starts."""
 
-    def __init__(self, solve: Callable[[float, Any], Any], d_max: float, tol: float) -> None:
-        self.solve, self.tol = solve, tol
-        self.slopes: list[float] = []
+    def __init__(self, solve: Callable[[float, Any], Any], d_max: float) -> None:
+        self.solve, self.d_max = solve, d_max
         self.points: list[Any] = []
-        self.D = [d_max]  # (D_max, 0) is achieved at rate 0
-        self.R = [0.0]
+
+    @property
+    def slopes(self) -> list[float]:
+        return [p.slope for p in self.points]
 
     def add(self, s: float) -> Any:
         """Solve at slope s, warm-started from the nearest solved slope; if that point is not
@@ -93,10 +94,7 @@ class _Pool:
         if not tries[0].certified and len(starts) > 1:
             tries.append(self.solve(s, starts[1]))
         point = min(tries, key=lambda p: (not p.certified, p.rate_upper - s * p.distortion))
-        self.slopes.append(s)
         self.points.append(point)
-        self.D.append(point.distortion)
-        self.R.append(point.rate_upper)
         return point
 
     def lower(self, D: float) -> tuple[float, float, bool]:
@@ -112,7 +110,9 @@ class _Pool:
         return max(values[k], 0.0), self.points[k].slope, self.points[k].certified
 
     def upper(self, D: float, slack: float) -> float:
-        Dp, Rp = np.asarray(self.D), np.asarray(self.R)
+        # the achieved points, and (D_max, 0), achieved at rate 0
+        Dp = np.array([self.d_max, *(p.distortion for p in self.points)])
+        Rp = np.array([0.0, *(p.rate_upper for p in self.points)])
         below = Dp <= D + slack
         if not below.any():
             return np.inf
@@ -127,19 +127,19 @@ class _Pool:
         return best
 
 
-def _next_slope(pool: _Pool, D: float, slack: float, d_max: float, secant: bool) -> float:
+def _next_slope(pool: _Pool, D: float, slack: float, secant: bool) -> float:
     """The next slope to solve: doubling until some solved point has distortion <= D, then
     between the bracketing slopes, alternately the secant of D(s) (fast where the curve is
     smooth: a point with D(s) close to D closes the bracket by itself) and the midpoint (which
     at least halves the bracket every other solve, even across a straight part)."""
     if not pool.slopes:
         return -1.0
-    pairs = sorted(zip(pool.slopes, pool.D[1:]))
+    pairs = sorted((p.slope, p.distortion) for p in pool.points)
     below = [(s, d) for s, d in pairs if d <= D + slack]
     if not below:
         return 2 * pairs[0][0]
     left, d_left = below[-1]
-    right, d_right = next(((s, d) for s, d in pairs if s > left and d > D + slack), (0.0, d_max))
+    right, d_right = next(((s, d) for s, d in pairs if s > left and d > D + slack), (0.0, pool.d_max))
     if secant and d_right > d_left:
         guess = left + (D - d_left) * (right - left) / (d_right - d_left)
         return float(np.clip(guess, left + 0.05 * (right - left), right - 0.05 * (right - left)))
@@ -154,7 +154,7 @@ def _trace(solve: Callable[[float, Any], Any], D: ArrayLike, d_min: float, d_max
     bad = D[~np.isfinite(D) | (D < d_min - slack)]
     if bad.size:
         raise ValueError(f"D = {float(bad[0])!r} is below the smallest achievable distortion D_min = {d_min:.12g}")
-    pool = _Pool(solve, d_max, tol / 4)
+    pool = _Pool(solve, d_max)
     lower, upper, slope = np.zeros_like(D), np.zeros_like(D), np.zeros_like(D)
     certified = np.ones(D.shape, dtype=bool)
     for k in np.argsort(D):  # ascending: each D starts from the slopes its smaller neighbour found
@@ -169,7 +169,7 @@ def _trace(solve: Callable[[float, Any], Any], D: ArrayLike, d_min: float, d_max
             if len(pool.slopes) - start >= max_solves:
                 raise RuntimeError(f"no {tol:g}-bracket at D = {D[k]:g} after {max_solves} slope solves "
                                    f"(reached [{lo:.10g}, {hi:.10g}]); raise max_solves or tol")
-            s = _next_slope(pool, D[k], slack, d_max, secant=(len(pool.slopes) - start) % 2 == 0)
+            s = _next_slope(pool, D[k], slack, secant=(len(pool.slopes) - start) % 2 == 0)
             if s < -2.0**60:
                 raise RuntimeError(f"no slope reaches D = {D[k]:g} (D_min = {d_min:g})")
             pool.add(s)

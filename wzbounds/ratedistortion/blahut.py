@@ -24,11 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from wzbounds.ratedistortion._lse import logsumexp
 
 from wzbounds._checks import as_float_array, distribution
+from wzbounds.ratedistortion._lse import logsumexp
 from wzbounds.ratedistortion._squarem import squarem
-
 
 #: Blahut-Arimoto evaluations between attempts at a Newton polish on the surviving support
 POLISH_EVERY = 30
@@ -92,6 +91,7 @@ def blahut_arimoto(px: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e
         logq = np.log((1 - 1e-6) * q0 / q0.sum() + 1e-6 / q0.size)  # every symbol alive (see warm_start)
     logp = np.log(p[p > 0])[:, None]
     A_on = A[p > 0]
+    E_on = np.exp(A_on)
 
     def tilt(logq: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """(log q, log Z(x) on the support, log c(xhat)) for a possibly unnormalised log q."""
@@ -116,13 +116,12 @@ def blahut_arimoto(px: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e
         lower = s * D - float(p[p > 0] @ logZ) - float(np.max(logc))
         return D, _mutual_information(p, Q), lower, Q
 
-    def converged(logq: NDArray) -> bool:
-        _, upper, lower, _ = bounds(logq)
-        return upper - lower <= tol
-
     def gap(logq: NDArray) -> float:
         _, upper, lower, _ = bounds(logq)
         return upper - lower
+
+    def converged(logq: NDArray) -> bool:
+        return gap(logq) <= tol
 
     objective = lambda lq: -float(p[p > 0] @ tilt(lq)[1])  # noqa: E731
     iterations = 0
@@ -133,9 +132,10 @@ def blahut_arimoto(px: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e
             break
         # candidate supports: the symbols with mass, and among them those whose c is near 1 (the
         # KKT conditions: c < 1 off the support at the optimum, so those are dying)
-        q, logc = np.exp(tilt(logq)[0]), tilt(logq)[2]
+        normalised, _, logc = tilt(logq)
+        q = np.exp(normalised)
         alive = q > 1e-12 * q.max()
-        candidates = [_newton_polish(np.exp(A_on), np.exp(logp[:, 0]), q, alive & (logc > -tau))
+        candidates = [_newton_polish(E_on, p[p > 0], q, alive & (logc > -tau))
                       for tau in (np.inf, 1e-1, 1e-2, 1e-3)]
         best = min((c for c in candidates if c is not None), key=gap, default=None)
         if best is not None and gap(best) < gap(logq):

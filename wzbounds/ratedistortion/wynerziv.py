@@ -26,15 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from wzbounds.ratedistortion._lse import logsumexp
 
 from wzbounds._checks import as_float_array, distribution
+from wzbounds.ratedistortion._lse import logsumexp
 from wzbounds.ratedistortion._squarem import squarem
 from wzbounds.ratedistortion.blahut import RDPoint, blahut_arimoto, check_distortion
 
 
 @dataclass(frozen=True)
-class WZPoint:
+class WZPoint(RDPoint):
     """One point at slope s: distortion D, the rate bounds (nats), the channel p(t|x) and strategies t(y).
 
     `rate_upper` is I(X; T | Y) of the final channel (achievable, so R_WZ(D) <= it);
@@ -46,24 +46,7 @@ class WZPoint:
     until the Lagrangian stalled, and `rate_upper` is the (achievable) answer without a proof
     of its accuracy."""
 
-    slope: float
-    distortion: float
-    rate_upper: float
-    rate_lower: float
-    lagrangian_lower: float
-    certified: bool
-    iterations: int
-    channel: NDArray[np.float64]
     strategies: NDArray[np.int64]
-
-    @property
-    def rate(self) -> float:
-        return self.rate_upper
-
-    @property
-    def gap(self) -> float:
-        return self.rate_upper - self.rate_lower
-
 
 
 def _joint(pxy: ArrayLike) -> NDArray[np.float64]:
