@@ -21,17 +21,8 @@ from numpy.typing import NDArray
 from wzbounds._grid import parse_grid
 from wzbounds._output import CliError, emit, rows_of
 from wzbounds.cli_synth import add_source_parameters, source_from_args
-from wzbounds.ratedistortion import (
-    binary_entropy,
-    conditional_rates,
-    dsbs,
-    dsbs_wyner_ziv,
-    gaussian_sequential,
-    gaussian_wyner_ziv,
-    hamming,
-    rd_rates,
-    wyner_ziv_rates,
-)
+from wzbounds.ratedistortion import (binary_entropy, conditional_rates, dsbs, dsbs_wyner_ziv, gaussian_sequential,
+                                     gaussian_wyner_ziv, hamming, rd_rates, wyner_ziv_rates)
 from wzbounds.ratedistortion.sequential import hmm_sequential
 from wzbounds.sources import SOURCES, PACFGaussian, RenewalHMM
 
