@@ -86,6 +86,7 @@ def test_table_output_is_readable(capsys):
         (["rd", "wyner-ziv", "dsbs", "--p", "0.2", "--D", "-0.1"], "below the smallest achievable distortion"),
         (["rd", "wyner-ziv", "joint", "--pxy", "0.5,0.5;1", "--D", "0.1"], "is not a matrix"),
         (["rd", "wyner-ziv", "gaussian", "--rho", "1.5", "--D", "0.1"], "--rho in (-1, 1)"),
+        (["rd", "wyner-ziv", "gaussian", "--rho", "0.5", "--D", "0.1", "--discretise", "0"], "step must be"),
         (["rd", "sequential", "arfima", "--eps", "1e-3"], "needs --d"),
     ],
 )
@@ -165,6 +166,13 @@ def test_rd_wyner_ziv_dsbs_point_and_grid(capsys):
     rows = run_json(capsys, "rd", "wyner-ziv", "dsbs", "--p", "0.25", "--D", "0:0.25:26")["rows"]
     assert [r["D"] for r in rows] == pytest.approx(np.linspace(0, 0.25, 26).tolist())
     assert rows[-1]["R_WZ"] == 0 and rows[0]["R_WZ"] == pytest.approx(float(binary_entropy(0.25)), abs=1e-6)
+
+
+def test_rd_wyner_ziv_gaussian_discretised(capsys):
+    (row,) = run_json(capsys, "rd", "wyner-ziv", "gaussian", "--rho", "0.8", "--D", "0.12", "--discretise", "0.25",
+                      "--side-step", "0.5")["rows"]
+    assert row["reproduced"] and row["bound_lower"] <= row["closed_form"] <= row["bound_upper"]
+    assert row["bound_lower"] <= row["R_XgY_discrete"] <= row["R_WZ_discrete"] + 1e-2
 
 
 def test_rd_sequential_gaussian_rows(capsys):

@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import ndtr
 
-from wzbounds.ratedistortion import (binary_entropy, blahut_arimoto, conditional_rd, dsbs, dsbs_wyner_ziv,
-                                     gaussian_sequential, hamming, side_info_bottleneck, wyner_ziv)
+from wzbounds.ratedistortion import (binary_entropy, blahut_arimoto, conditional_rd, discretised_gaussian_wyner_ziv,
+                                     dsbs, dsbs_wyner_ziv, gaussian_grid, gaussian_sequential, hamming,
+                                     side_info_bottleneck, strategies, wyner_ziv)
 from wzbounds.sources import ARFIMA, PowerPACF
 from wzbounds.strategies import distributions
 
@@ -165,6 +167,61 @@ def test_wyner_ziv_exceeds_the_conditional_rate_by_at_most_half_a_bit_under_squa
 def test_the_half_bit_gap_on_random_sources(joint):
     gap = zamir_gap(joint)
     assert np.all(gap >= -1e-6) and np.all(gap <= 0.5 * np.log(2))
+
+
+def test_a_restricted_strategy_set_gives_an_upper_bound_and_all_strategies_the_full_answer():
+    full = wyner_ziv(dsbs(0.25), hamming(2), -3.0)
+    same = wyner_ziv(dsbs(0.25), hamming(2), -3.0, strategy_set=strategies(2, 2)[::-1])
+    assert same.rate == pytest.approx(full.rate, abs=1e-9)
+    D = np.array([0.05, 0.1, 0.2])
+    constant_or_identity = np.array([[0, 0], [1, 1], [0, 1]])  # no 'flip' map
+    assert np.all(wyner_ziv_rates(dsbs(0.25), hamming(2), D, strategy_set=constant_or_identity).rate
+                  >= wyner_ziv_rates(dsbs(0.25), hamming(2), D).rate - 1e-8)
+    with pytest.raises(ValueError, match="integer indices into Xhat"):
+        wyner_ziv(dsbs(0.25), hamming(2), -3.0, strategy_set=[[0, 2]])
+    with pytest.raises(ValueError, match="with 2 columns"):
+        wyner_ziv(dsbs(0.25), hamming(2), -3.0, strategy_set=[[0, 1, 1]])
+
+
+def test_the_gaussian_grid_is_an_exact_discretisation():
+    grid = gaussian_grid(2.0, 0.6, step=0.2, side_step=0.5)
+    edges = np.sqrt(2.0) * np.concatenate([[-np.inf], np.arange(-4.0, 4.1, 0.2), [np.inf]])
+    assert grid.pxy.sum(axis=1) == pytest.approx(np.diff(ndtr(edges / np.sqrt(2.0))), abs=1e-12)
+    assert grid.quantisation_error == pytest.approx(np.sqrt(2.0) * 0.2 / np.sqrt(12), rel=0.02)
+    # quantising Y adds rho^2 Var(X) times its own quantisation noise (about side_step^2 / 12)
+    assert grid.conditional_variance == pytest.approx(2.0 * (1 - 0.36) + 0.36 * 2.0 * 0.25 / 12, rel=0.05)
+    maps = grid.strategies([0.3])
+    assert maps.min() == 0 and maps.max() == grid.xhat.size - 1 and maps.shape[1] == grid.pxy.shape[1]
+
+
+def test_the_discretised_gaussian_reproduces_the_closed_form_within_its_stated_error():
+    """R_WZ = R_X|Y = 1/2 log(sigma^2 (1 - rho^2) / D): both discrete rates fall in the bracket
+    the discretisation allows, and the closed form does too."""
+    out = discretised_gaussian_wyner_ziv(1.0, 0.8, [0.12], step=0.2, side_step=0.5)
+    assert out.reproduced.all()
+    assert out.conditional.rate_lower[0] <= out.wyner_ziv.rate_upper[0] + 1e-2
+    assert out.bound_upper[0] - out.bound_lower[0] < 0.6
+    assert out.wyner_ziv.rate[0] == pytest.approx(out.closed_form[0], abs=0.06)
+
+
+@pytest.mark.slow
+def test_a_finer_discretisation_narrows_the_bracket_and_still_reproduces_the_closed_form():
+    coarse = discretised_gaussian_wyner_ziv(1.0, 0.8, [0.09], step=0.2, side_step=0.5)
+    fine = discretised_gaussian_wyner_ziv(1.0, 0.8, [0.09], step=0.1, side_step=0.25)
+    assert fine.reproduced.all()
+    assert fine.bound_upper[0] - fine.bound_lower[0] < 0.6 * (coarse.bound_upper[0] - coarse.bound_lower[0])
+    assert fine.wyner_ziv.rate[0] == pytest.approx(fine.closed_form[0], abs=0.02)
+
+
+def test_bad_gaussian_discretisation_input():
+    with pytest.raises(ValueError, match="rho must lie in"):
+        gaussian_grid(1.0, 1.0)
+    with pytest.raises(ValueError, match="too fine"):
+        gaussian_grid(1.0, 0.5, step=1e-3)
+    with pytest.raises(ValueError, match="below the grid's resolution"):
+        discretised_gaussian_wyner_ziv(1.0, 0.5, [1e-4], step=0.2)
+    with pytest.raises(ValueError, match="D must be finite and > 0"):
+        discretised_gaussian_wyner_ziv(1.0, 0.5, [0.0])
 
 
 @pytest.mark.parametrize("source", [MarkovHMM(), RenewalHMM(max_age=256, context=512)])

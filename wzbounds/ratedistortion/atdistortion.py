@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from wzbounds._checks import as_float_array, distribution, positive
 from wzbounds.ratedistortion.blahut import blahut_arimoto, check_distortion
-from wzbounds.ratedistortion.wynerziv import _joint, conditional_rd, wyner_ziv
+from wzbounds.ratedistortion.wynerziv import _joint, conditional_rd, expected_distortion, strategy_table, wyner_ziv
 
 #: iterations per slope solve; a solve cut off here is retried from the other side's warm start
 SOLVE_ITERATIONS = 5000
@@ -195,16 +195,27 @@ def _side_info_range(p: NDArray[np.float64], d: NDArray[np.float64]) -> tuple[fl
 
 
 def wyner_ziv_rates(pxy: ArrayLike, d: ArrayLike, D: ArrayLike, *, tol: float = 1e-8,
-                    max_solves: int = 100) -> RatesAt:
-    """R_WZ(D) (side information Y at the decoder only) at each D, within `tol` nats."""
+                    max_solves: int = 100, strategy_set: ArrayLike | None = None) -> RatesAt:
+    """R_WZ(D) (side information Y at the decoder only) at each D, within `tol` nats.
+
+    With `strategy_set` (see `wyner_ziv`), the rates of codes restricted to those maps: the
+    upper bounds stay upper bounds on R_WZ, the bracket is the restricted problem's, and
+    D_min, D_max are those the maps reach."""
     p = _joint(pxy)
     d = check_distortion(d, p.shape[0])
+    if strategy_set is None:
+        d_range = _side_info_range(p, d)
+    else:
+        px = p.sum(axis=1)
+        strategy_set = strategy_table(p.shape[1], d.shape[1], strategy_set)
+        expected_d = expected_distortion(p / np.where(px > 0, px, 1)[:, None], d, strategy_set)
+        d_range = float(px @ expected_d.min(axis=1)), float((px @ expected_d).min())
 
     def solve(s: float, warm: Any) -> Any:
         return wyner_ziv(p, d, s, tol=tol / 4, max_iter=SOLVE_ITERATIONS,
-                         initial=None if warm is None else warm.channel)
+                         initial=None if warm is None else warm.channel, strategy_set=strategy_set)
 
-    return _trace(solve, D, *_side_info_range(p, d), tol, max_solves)
+    return _trace(solve, D, *d_range, tol, max_solves)
 
 
 def conditional_rates(pxy: ArrayLike, d: ArrayLike, D: ArrayLike, *, tol: float = 1e-8,

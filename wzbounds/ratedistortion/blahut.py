@@ -91,7 +91,6 @@ def blahut_arimoto(px: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e
         logq = np.log((1 - 1e-6) * q0 / q0.sum() + 1e-6 / q0.size)  # every symbol alive (see warm_start)
     logp = np.log(p[p > 0])[:, None]
     A_on = A[p > 0]
-    E_on = np.exp(A_on)
 
     def tilt(logq: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """(log q, log Z(x) on the support, log c(xhat)) for a possibly unnormalised log q."""
@@ -135,7 +134,7 @@ def blahut_arimoto(px: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e
         normalised, _, logc = tilt(logq)
         q = np.exp(normalised)
         alive = q > 1e-12 * q.max()
-        candidates = [_newton_polish(E_on, p[p > 0], q, alive & (logc > -tau))
+        candidates = [_newton_polish(A_on, p[p > 0], q, alive & (logc > -tau))
                       for tau in (np.inf, 1e-1, 1e-2, 1e-3)]
         best = min((c for c in candidates if c is not None), key=gap, default=None)
         if best is not None and gap(best) < gap(logq):
@@ -146,11 +145,13 @@ def blahut_arimoto(px: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e
     return RDPoint(s, D, upper, min(max(lower, 0.0), upper), lower - s * D, upper - lower <= tol, iterations, Q)
 
 
-def _newton_polish(E: NDArray, p: NDArray, q: NDArray, S: NDArray, steps: int = 30) -> NDArray | None:
+def _newton_polish(A: NDArray, p: NDArray, q: NDArray, S: NDArray, steps: int = 30) -> NDArray | None:
     """Newton's method for the fixed point c(xhat) = 1 on a candidate support S.
 
-    With E = e^{s d} (rows: source symbols of positive probability p), Z = E q and
-    c = E^T (p / Z), the Jacobian on S is dc/dq = -E_S^T diag(p / Z^2) E_S. Where Blahut-Arimoto
+    With E = e^{s d} = e^A (rows: source symbols of positive probability p), Z = E q and
+    c = E^T (p / Z), the Jacobian on S is dc/dq = -E_S^T diag(p / Z^2) E_S. Both are unchanged
+    when a row of E is scaled, so each row is scaled by its maximum on S (no underflow at
+    steep slopes). Where Blahut-Arimoto
     converges sublinearly (symbols dying), Newton on the surviving support converges
     quadratically; the caller keeps the result only if its certified gap is smaller.
     Returns log q, or None if a step leaves the simplex or the system is singular."""
@@ -158,12 +159,13 @@ def _newton_polish(E: NDArray, p: NDArray, q: NDArray, S: NDArray, steps: int = 
         return None
     q = np.where(S, q, 0.0)
     q /= q.sum()
+    E = np.exp(A[:, S] - A[:, S].max(axis=1, keepdims=True))
     for _ in range(steps):
-        Z = E @ q
-        residual = E[:, S].T @ (p / Z) - 1.0
+        Z = E @ q[S]
+        residual = E.T @ (p / Z) - 1.0
         if np.max(np.abs(residual)) < 1e-15:
             break
-        J = -(E[:, S].T * (p / Z**2)) @ E[:, S]
+        J = -(E.T * (p / Z**2)) @ E
         try:
             delta = np.linalg.solve(J, -residual)
         except np.linalg.LinAlgError:

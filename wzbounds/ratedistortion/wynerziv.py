@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wzbounds._checks import as_float_array, distribution
-from wzbounds.ratedistortion._lse import logsumexp
+from wzbounds.ratedistortion._lse import log_matmul_exp, logsumexp
 from wzbounds.ratedistortion._squarem import squarem
 from wzbounds.ratedistortion.blahut import RDPoint, blahut_arimoto, check_distortion
 
@@ -75,8 +75,34 @@ def strategies(n_y: int, n_xhat: int) -> NDArray[np.int64]:
     return np.array(list(itertools.product(range(n_xhat), repeat=n_y)), dtype=np.int64)
 
 
+def strategy_table(ny: int, n_xhat: int, strategy_set: ArrayLike | None) -> NDArray[np.int64]:
+    """The strategies to optimise over: all n_xhat ** ny maps, or the rows of `strategy_set`
+    (each row t(0), ..., t(ny - 1), entries indices into Xhat), checked."""
+    if strategy_set is None:
+        if n_xhat**ny > 200_000:
+            raise ValueError(f"{n_xhat}^{ny} strategies is too many for the strategy method; "
+                             "pass a strategy_set (an upper bound on R_WZ)")
+        return strategies(ny, n_xhat)
+    T = np.asarray(strategy_set)
+    if T.ndim != 2 or T.shape[1] != ny or T.shape[0] == 0:
+        raise ValueError(f"strategy_set must be a non-empty matrix of maps t: Y -> Xhat with {ny} columns; "
+                         f"got shape {T.shape}")
+    if not np.issubdtype(T.dtype, np.integer) or T.min() < 0 or T.max() >= n_xhat:
+        raise ValueError(f"strategy_set entries must be integer indices into Xhat, 0..{n_xhat - 1}")
+    return np.unique(T.astype(np.int64), axis=0)
+
+
+def expected_distortion(py_x: NDArray[np.float64], d: NDArray[np.float64], T: NDArray[np.int64]) -> NDArray[np.float64]:
+    """E[d(x, t(Y)) | X = x] for every x and strategy t, one side-information symbol at a time
+    (memory |X| |T|, not |X| |T| |Y|)."""
+    out = np.zeros((d.shape[0], T.shape[0]))
+    for y in range(T.shape[1]):
+        out += py_x[:, y:y + 1] * d[:, T[:, y]]
+    return out
+
+
 def wyner_ziv(pxy: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e-10, max_iter: int = 100_000,
-              initial: ArrayLike | None = None) -> WZPoint:
+              initial: ArrayLike | None = None, strategy_set: ArrayLike | None = None) -> WZPoint:
     """The R_WZ point at slope `slope` < 0 by the strategy alternating minimisation.
 
     Stops when the certified gap is <= `tol` nats, or when the Lagrangian stalls (see WZPoint). The Lagrangian
@@ -84,22 +110,23 @@ def wyner_ziv(pxy: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e-10,
     information is convex in the channel for each p(x | y)), so with
     g = dF/dP the Frank-Wolfe bound min F >= F(P) + sum_x min_t g(x, t) - <g, P>
     holds at every iterate. `initial` warm-starts from a channel p(t | x)
-    (e.g. the `channel` of a point at a nearby slope).
+    (e.g. the `channel` of a point at a nearby slope). `strategy_set` restricts
+    the strategies to the given maps (rows t(0), ..., t(|Y| - 1)), for side-information
+    alphabets too large to enumerate: the rate is then still achievable, an upper bound
+    on R_WZ, and the certificate bounds the restricted problem only.
     """
     p = _joint(pxy)
     nx, ny = p.shape
     d = check_distortion(d, nx)
     if not np.isfinite(slope) or slope >= 0:
         raise ValueError(f"slope must be finite and < 0; got {slope!r}")
-    T = strategies(ny, d.shape[1])
-    if T.shape[0] > 200_000:
-        raise ValueError(f"{d.shape[1]}^{ny} strategies is too many for the strategy method")
+    T = strategy_table(ny, d.shape[1], strategy_set)
     px, py = p.sum(axis=1), p.sum(axis=0)
     py_x = p / np.where(px > 0, px, 1)[:, None]  # p(y | x); rows of p(x) = 0 stay 0
     px_y = np.where(py > 0, p / np.where(py > 0, py, 1), 1 / nx)  # p(x | y); any law where p(y) = 0
     with np.errstate(divide="ignore"):
         log_px_y = np.log(px_y)
-    expected_d = np.einsum("xy,xty->xt", py_x, d[:, T])  # E[d(x, t(Y)) | x]
+    expected_d = expected_distortion(py_x, d, T)
     if initial is None:
         logpt_x = np.full((nx, T.shape[0]), -np.log(T.shape[0]))
     else:
@@ -110,7 +137,7 @@ def wyner_ziv(pxy: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e-10,
 
     def step(logpt_x: NDArray) -> NDArray:
         logpt_x = logpt_x - logsumexp(logpt_x, axis=1, keepdims=True)
-        logr = logsumexp(log_px_y.T[:, :, None] + logpt_x[None, :, :], axis=1)  # log r(t | y), no clipping
+        logr = log_matmul_exp(log_px_y.T, logpt_x)  # log r(t | y), no clipping
         pull = py_x @ logr + slope * expected_d
         return pull - logsumexp(pull, axis=1, keepdims=True)
 
@@ -130,7 +157,7 @@ def wyner_ziv(pxy: ArrayLike, d: ArrayLike, slope: float, *, tol: float = 1e-10,
             used = np.any(logpt_x[px > 0] >= DEAD, axis=0)
             logpt_x = logpt_x[:, used] - logsumexp(logpt_x[:, used], axis=1, keepdims=True)
         pt_x = np.exp(logpt_x)
-        logr = logsumexp(log_px_y.T[:, :, None] + logpt_x[None, :, :], axis=1)
+        logr = log_matmul_exp(log_px_y.T, logpt_x)
         D = float(px @ (pt_x * expected_d[:, used]).sum(axis=1))
         R = float(max(px @ (pt_x * logpt_x).sum(axis=1) - py @ (np.exp(logr) * logr).sum(axis=1), 0.0))
         grad = -slope * expected_d  # unused strategies
