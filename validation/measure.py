@@ -21,7 +21,10 @@ yields, at every target t >= s, the law with budget |H| + t - s + 1. Anchors
 are batched with left padding so all rows end at the last target. The cheaper
 engine (counted in forward tokens) is used; both give the same numbers.
 
-Divergences are computed in float64 from log-softmax: TV and KL_mu for each mu.
+Divergences are computed in float64 from the logits: TV and KL_mu for each mu.
+The compared laws travel as raw logits (the model's dtype, half the memory of
+float64 log-probabilities) and are normalised in float64 a block of rows at a
+time, next to their use.
 """
 
 from __future__ import annotations
@@ -64,15 +67,17 @@ class FullSide:
 
     BLOCK = 32  # rows per pass: keeps the float64 temporaries in cache (4x faster than 512 on a CPU)
 
-    def compare(self, rows, logq) -> dict[str, np.ndarray]:
-        """TV and KL_mu between the full laws at target rows `rows` and exp(logq), in float64."""
-        parts = [self._compare(rows[i : i + self.BLOCK], logq[i : i + self.BLOCK]) for i in range(0, len(rows), self.BLOCK)]
+    def compare(self, rows, logits) -> dict[str, np.ndarray]:
+        """TV and KL_mu between the full laws at target rows `rows` and q = softmax(logits),
+        in float64 (any logits of q do: log q itself, or the model's raw outputs)."""
+        parts = [self._compare(rows[i : i + self.BLOCK], logits[i : i + self.BLOCK])
+                 for i in range(0, len(rows), self.BLOCK)]
         return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
-    def _compare(self, rows, logq) -> dict[str, np.ndarray]:
+    def _compare(self, rows, logits) -> dict[str, np.ndarray]:
         torch = _torch()
         p = self.p[rows]
-        q = logq.double().exp_()
+        q = torch.softmax(logits.double(), dim=-1)
         diff = torch.sub(p, q).abs_()
         out = {"tv": (0.5 * diff.sum(-1)).cpu().numpy()}
         del diff
@@ -133,17 +138,13 @@ class Engine:
             out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, use_cache=False, logits_to_keep=keep)
         return out.logits
 
-    @staticmethod
-    def _log_softmax(logits):
-        """float64 log-probabilities of selected logits."""
-        return _torch().log_softmax(logits.double(), dim=-1)
-
     def _logp(self, ids, pos, mask, keep: int):
-        return self._log_softmax(self._logits(ids, pos, mask, keep))
+        """float64 log-probabilities at the last `keep` positions."""
+        return _torch().log_softmax(self._logits(ids, pos, mask, keep).double(), dim=-1)
 
     def _rows_per_batch(self, length: int, keep: int) -> int:
         by_tokens = max(1, self.max_batch_tokens // max(length, 1))
-        by_logits = max(1, int(2**28 // (8 * keep * self.vocab)))  # at most 256 MiB of float64 log-probs
+        by_logits = max(1, int(2**28 // (8 * keep * self.vocab)))  # at most 256 MiB of logits, even in float64
         return max(1, min(by_tokens, by_logits))
 
     def context(self, tokens: Sequence[int], n_targets: int, scores: bool = False) -> PrefixContext:
@@ -223,11 +224,11 @@ class Engine:
         return self._rows(ctx, chunks)
 
     def _rows(self, ctx: PrefixContext, chunks: Iterable) -> list[dict]:
-        """Rows from a stream of ([(t, k), ...], log-probabilities (n, V)) chunks, sorted by (t, k)."""
+        """Rows from a stream of ([(t, k), ...], logits (n, V)) chunks, sorted by (t, k)."""
         index = {t: i for i, t in enumerate(ctx.targets)}
         rows = []
-        for keys, logq in chunks:
-            div = ctx.full.compare([index[t] for t, _ in keys], logq)
+        for keys, logits in chunks:
+            div = ctx.full.compare([index[t] for t, _ in keys], logits)
             for j, (t, k) in enumerate(keys):
                 rows.append({"t": t, "budget": k, **{name: float(v[j]) for name, v in div.items()}})
         return sorted(rows, key=lambda r: (r["t"], r["budget"]))
@@ -261,7 +262,7 @@ class Engine:
         return sum(len(head) + L - s for s in anchors)
 
     def _anchored(self, ctx: PrefixContext, kept: dict, head: tuple[int, ...], positions: str):
-        """Yield ([(t, k)], log-probabilities) chunks, one per batch of anchors."""
+        """Yield ([(t, k)], logits) chunks, one per batch of anchors."""
         torch = _torch()
         L = ctx.tokens.size
         n_t = len(ctx.targets)
@@ -298,10 +299,10 @@ class Engine:
             keys = [(t, k) for s in batch for t, k in want[s]]
             r_idx = [r for r, s in enumerate(batch) for _ in want[s]]
             c_idx = [t - (L - keep) for s in batch for t, _ in want[s]]
-            yield keys, self._log_softmax(logits[r_idx, c_idx])
+            yield keys, logits[r_idx, c_idx]
 
     def _naive(self, ctx: PrefixContext, kept: dict, positions: str):
-        """Yield ([(t, k)], log-probabilities) chunks, one forward per batch of equal-size kept sets."""
+        """Yield ([(t, k)], logits) chunks, one forward per batch of equal-size kept sets."""
         torch = _torch()
         tokens = torch.as_tensor(ctx.tokens, device=self.device)
         by_size = defaultdict(list)
@@ -313,8 +314,8 @@ class Engine:
                 chunk = items[b : b + per]
                 idx = torch.as_tensor(np.stack([v for _, v in chunk]), device=self.device)
                 pos = idx if positions == "preserved" else torch.arange(size, device=self.device).expand_as(idx)
-                logp = self._logp(tokens[idx], pos, torch.ones_like(idx), 1)
-                yield [key for key, _ in chunk], logp[:, -1]
+                logits = self._logits(tokens[idx], pos, torch.ones_like(idx), 1)
+                yield [key for key, _ in chunk], logits[:, -1]
 
     # -- evict -----------------------------------------------------------------------------
     def evict(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]) -> list[dict]:
@@ -346,7 +347,7 @@ class Engine:
                     attention_mask=torch.ones(1, past.numel() + 1, dtype=torch.long, device=self.device),
                     past_key_values=cache, use_cache=True,
                 )
-            yield [(t, k)], torch.log_softmax(out.logits[:, -1].double(), dim=-1)
+            yield [(t, k)], out.logits[:, -1]
 
     # -- online ----------------------------------------------------------------------------
     def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]) -> list[dict]:
@@ -375,7 +376,7 @@ class Engine:
                     )
                 held.append(i)
                 if i in targets:
-                    yield [(i, int(k))], torch.log_softmax(out.logits[:, -1].double(), dim=-1)
+                    yield [(i, int(k))], out.logits[:, -1]
                 if i + 1 < L:
                     keep_next = policy.keep(i + 1, int(k))[:-1]  # without the next query itself
                     if len(keep_next) < len(held):

@@ -12,6 +12,8 @@ type solvers are timed against (benchmarks/bench_ratedistortion.py).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import minimize
@@ -22,8 +24,9 @@ from wzbounds.ratedistortion.wynerziv import _joint, strategies
 
 
 def generic_wyner_ziv_rate(pxy: ArrayLike, d: ArrayLike, D: float, *, ftol: float = 1e-15,
-                           max_iter: int = 2000) -> float:
-    """R_WZ(D) in nats by SLSQP over the strategy channel p(t | x); raises if SLSQP fails."""
+                           max_iter: int = 2000, time_limit: float | None = None) -> float:
+    """R_WZ(D) in nats by SLSQP over the strategy channel p(t | x); raises if SLSQP fails or
+    runs past `time_limit` seconds."""
     p = _joint(pxy)
     nx, ny = p.shape
     d = check_distortion(d, nx)
@@ -49,8 +52,16 @@ def generic_wyner_ziv_rate(pxy: ArrayLike, d: ArrayLike, D: float, *, ftol: floa
                    {"type": "ineq", "fun": lambda v: D - (px[:, None] * expected_d).ravel() @ v,
                     "jac": lambda v: -(px[:, None] * expected_d).ravel()}]
     start = np.full(nx * n_t, 1.0 / n_t)
+    deadline = None if time_limit is None else time.monotonic() + float(positive("time_limit", time_limit))
+
+    def out_of_time(intermediate_result: object) -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise StopIteration
+
     result = minimize(rate, start, jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * start.size,
-                      constraints=constraints, options={"ftol": ftol, "maxiter": max_iter})
+                      constraints=constraints, options={"ftol": ftol, "maxiter": max_iter}, callback=out_of_time)
+    if deadline is not None and time.monotonic() > deadline:
+        raise RuntimeError(f"SLSQP gave up at the time limit of {time_limit:g} s")
     if not result.success:
         raise RuntimeError(f"SLSQP did not converge: {result.message}")
     return max(float(result.fun), 0.0)
