@@ -22,9 +22,14 @@ Array = NDArray[np.float64]
 
 def squarem(step: Callable[[Array], Array], objective: Callable[[Array], float], x: Array,
             converged: Callable[[Array], bool], max_iter: int) -> tuple[Array, int]:
-    """Iterate until `converged(x)` or `max_iter` evaluations of `step`; returns (x, evaluations)."""
+    """Iterate until `converged(x)` or `max_iter` evaluations of `step`; returns (x, evaluations).
+    The last one or two evaluations are plain steps where a full cycle (three) would overrun."""
     evaluations = 0
     while not converged(x) and evaluations < max_iter:
+        if max_iter - evaluations < 3:
+            x = step(x)
+            evaluations += 1
+            continue
         x1 = step(x)
         x2 = step(x1)
         evaluations += 2
