@@ -56,7 +56,6 @@ class GaussianGrid:
     xhat: NDArray[np.float64]
     distortion: NDArray[np.float64]
     quantisation_error: float
-    conditional_variance: float
 
     @property
     def reconstruction_step(self) -> float:
@@ -66,6 +65,11 @@ class GaussianGrid:
     def side_mean(self) -> NDArray[np.float64]:
         """m(y) = E[X_q | Y_q = y]."""
         return self.x @ self.pxy / self.pxy.sum(axis=0)
+
+    @property
+    def conditional_variance(self) -> float:
+        """v = E Var(X_q | Y_q) = E X_q^2 - E m(Y_q)^2."""
+        return float(self.pxy.sum(axis=1) @ self.x**2 - self.pxy.sum(axis=0) @ self.side_mean**2)
 
     def bounds(self, D: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The bracket (lower, upper) on R_X|Y,q(D) <= R_WZ,q(D), nats; upper is inf where sqrt(D) <= h/2."""
@@ -114,11 +118,8 @@ def gaussian_grid(variance: float, rho: float, *, step: float = 0.1, side_step: 
     density = np.exp(-np.where(np.isfinite(x_edges), x_edges, 0.0)**2 / 2) * np.isfinite(x_edges) / np.sqrt(2 * np.pi)
     x = sigma * -np.diff(density) / cell  # E[X | X in cell]
     e2 = max(variance - cell @ x**2, 0.0)  # E (X - X_q)^2 = Var X - E X_q^2 for centroids
-    py = pxy.sum(axis=0)
-    m = x @ pxy / py
-    v = float(py @ ((x**2 @ pxy) / py - m**2))
     xhat = np.linspace(x[0], x[-1], x.size)
-    return GaussianGrid(variance, rho, pxy, x, xhat, (x[:, None] - xhat[None, :])**2, float(np.sqrt(e2)), v)
+    return GaussianGrid(variance, rho, pxy, x, xhat, (x[:, None] - xhat[None, :])**2, float(np.sqrt(e2)))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 
 from wzbounds._checks import positive
 from wzbounds.ratedistortion.blahut import check_distortion
-from wzbounds.ratedistortion.wynerziv import _joint, strategies
+from wzbounds.ratedistortion.wynerziv import _joint, expected_distortion, strategies
 
 
 def generic_wyner_ziv_rate(pxy: ArrayLike, d: ArrayLike, D: float, *, ftol: float = 1e-15,
@@ -36,7 +36,7 @@ def generic_wyner_ziv_rate(pxy: ArrayLike, d: ArrayLike, D: float, *, ftol: floa
     px, py = p.sum(axis=1), p.sum(axis=0)
     py_x = p / np.where(px > 0, px, 1)[:, None]
     px_y = p / np.where(py > 0, py, 1)[None, :]
-    expected_d = np.einsum("xy,xty->xt", py_x, d[:, T])
+    expected_d = expected_distortion(py_x, d, T)
     floor = 1e-300
 
     def rate(v: np.ndarray) -> tuple[float, np.ndarray]:
@@ -53,14 +53,16 @@ def generic_wyner_ziv_rate(pxy: ArrayLike, d: ArrayLike, D: float, *, ftol: floa
                     "jac": lambda v: -(px[:, None] * expected_d).ravel()}]
     start = np.full(nx * n_t, 1.0 / n_t)
     deadline = None if time_limit is None else time.monotonic() + float(positive("time_limit", time_limit))
+    stopped = []
 
     def out_of_time(intermediate_result: object) -> None:
         if deadline is not None and time.monotonic() > deadline:
+            stopped.append(True)
             raise StopIteration
 
     result = minimize(rate, start, jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * start.size,
                       constraints=constraints, options={"ftol": ftol, "maxiter": max_iter}, callback=out_of_time)
-    if deadline is not None and time.monotonic() > deadline:
+    if stopped:
         raise RuntimeError(f"SLSQP gave up at the time limit of {time_limit:g} s")
     if not result.success:
         raise RuntimeError(f"SLSQP did not converge: {result.message}")
