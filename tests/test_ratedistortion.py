@@ -241,3 +241,12 @@ def test_bad_rates_input():
         wyner_ziv_rates(dsbs(0.2), hamming(2), -0.1)
     with pytest.raises(ValueError, match="tol must be finite and > 0"):
         rd_rates([0.5, 0.5], hamming(2), 0.1, tol=0.0)
+
+
+def test_rd_of_a_ternary_source_matches_the_hamming_closed_form():
+    """R(D) = H(X) - h(D) - D log(m - 1) for Hamming distortion while D <= (m - 1) min p (Cover & Thomas,
+    problem 10.5): an independent closed form, beside the generic SLSQP solve."""
+    px = np.array([0.2, 0.3, 0.5])
+    for D in (0.05, 0.1, 0.3):
+        closed = -(px * np.log(px)).sum() + D * np.log(D) + (1 - D) * np.log1p(-D) - D * np.log(2)
+        assert float(rd_rates(px, hamming(3), D).rate[0]) == pytest.approx(closed, abs=1e-7)

@@ -22,6 +22,8 @@ from wzbounds._checks import positive
 from wzbounds.ratedistortion.blahut import check_distortion
 from wzbounds.ratedistortion.wynerziv import _joint, expected_distortion, strategies
 
+LINE_SEARCH_STALLED = 8  # SLSQP's exit mode "Positive directional derivative for linesearch"
+
 
 def generic_wyner_ziv_rate(pxy: ArrayLike, d: ArrayLike, D: float, *, ftol: float = 1e-15,
                            max_iter: int = 2000, time_limit: float | None = None) -> float:
@@ -60,8 +62,17 @@ def generic_wyner_ziv_rate(pxy: ArrayLike, d: ArrayLike, D: float, *, ftol: floa
             stopped.append(True)
             raise StopIteration
 
-    result = minimize(rate, start, jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * start.size,
-                      constraints=constraints, options={"ftol": ftol, "maxiter": max_iter}, callback=out_of_time)
+    def solve(tolerance: float):
+        return minimize(rate, start, jac=True, method="SLSQP", bounds=[(0.0, 1.0)] * start.size,
+                        constraints=constraints, options={"ftol": tolerance, "maxiter": max_iter},
+                        callback=out_of_time)
+
+    result = solve(ftol)
+    while result.status == LINE_SEARCH_STALLED and ftol < 1e-12 and not stopped:
+        # SLSQP (scipy >= 1.16) stalls when ftol is below what float64 can resolve at the optimum:
+        # the line search finds no descent. Loosen the tolerance, never beyond 1e-12.
+        ftol *= 10.0
+        result = solve(ftol)
     if stopped:
         raise RuntimeError(f"SLSQP gave up at the time limit of {time_limit:g} s")
     if not result.success:
