@@ -1,4 +1,4 @@
-"""The assumption checker on sources whose truth is known."""
+"""The assumption checker on curves whose truth is known."""
 
 import json
 
@@ -6,30 +6,103 @@ import numpy as np
 import pytest
 
 from wzbounds.assumptions import check_assumptions
+from wzbounds.bayesrisk import far_symbol
+from wzbounds.curves import Curves
+from wzbounds.fit import exponent_interval
 from wzbounds.sources import ARFIMA, MarkovHMM, PowerLawCopy, RenewalHMM
 
 W = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], dtype=float)
 
 
+def noisy(curve: np.ndarray, n: int, sd: float, seed: int) -> np.ndarray:
+    """n samples of `curve` times mean-one log-normal noise: the population mean is `curve` exactly."""
+    rng = np.random.default_rng(seed)
+    return curve * np.exp(sd * rng.standard_normal((n, curve.size)) - sd**2 / 2)
+
+
 @pytest.fixture(scope="module")
 def arfima_report():
     curves = ARFIMA(0.3).sample_curves(W, 300, np.random.default_rng(0))
-    return check_assumptions(curves, n_boot=400)
+    return curves, check_assumptions(curves, n_boot=400)
 
 
-def test_arfima_satisfies_pts_reg_br_fd_and_the_exponents_meet(arfima_report):
-    r = arfima_report
-    assert r.verdict("PTS").holds and not r.verdict("GTS").holds
-    assert r.alpha.covers(0.5) or abs(r.alpha.estimate - 0.5) < 0.02
+def test_arfima_satisfies_pts_reg_br_fd(arfima_report):
+    _, r = arfima_report
+    assert r.verdict("PTS").holds and r.verdict("GTS").holds is False
+    assert r.alpha.covers(0.5)
     assert r.verdict("REG").holds and r.verdict("REG").numbers["R"] == pytest.approx(np.pi / 2, abs=0.1)
-    assert r.verdict("BR").holds and r.verdict("BR").numbers["beta_low"] < 1.0 + 0.03
+    assert r.verdict("BR").holds and r.verdict("BR").numbers["exponent_low"] <= 1.0 <= r.verdict("BR").numbers[
+        "exponent_high"]
     assert r.verdict("FD").holds and r.verdict("FD").numbers["K"] == pytest.approx(1.0)
-    assert r.exponent_table.matched_kl
-    assert r.verdict("KL").holds is None
+    assert r.verdict("KL").holds is None and r.verdict("BR_mu").holds is None  # no KL_mu for a Gaussian
+
+
+def test_exponents_are_reported_as_measured_never_raised_to_meet(arfima_report):
+    """Finding 3: the KL converse exponent is the fitted beta of Delta with its interval, not
+    max(beta, 2 alpha); unsmoothed KL has no achievable exponent to meet."""
+    curves, r = arfima_report
+    fitted = exponent_interval(curves, "bayes_kl", n_boot=400, fit_range=r.fit_range)
+    row = r.exponent("kl")
+    assert row.converse.estimate == fitted.estimate and (row.converse.low, row.converse.high) == (fitted.low,
+                                                                                                   fitted.high)
+    assert row.achievable is None and row.meet is None
+    assert r.exponent("kl_mu").converse is None  # no Delta_mu given: no KL_mu converse from Delta
+
+
+def test_meet_fails_when_the_converse_exponent_differs_and_is_inconclusive_on_three_documents():
+    w = W
+    delta, gap_mu = 0.4 * w**-0.5, 0.3 * w**-0.8  # achievable KL_mu exponent 1.0 under REG; converse 0.8
+    many = Curves(w, np.minimum(noisy(delta, 200, 0.2, 1), 1.0), kl=noisy(gap_mu, 200, 0.2, 2), mu=0.1,
+                  bayes_kl_mu=noisy(gap_mu, 200, 0.2, 2))
+    r = check_assumptions(many, n_boot=300)
+    assert r.verdict("REG").holds and r.exponent("kl_mu").factor == 2.0
+    assert r.exponent("kl_mu").meet.outcome == "fails"
+    few = Curves(w, np.minimum(noisy(delta, 3, 1.0, 3), 1.0), kl=noisy(gap_mu, 3, 1.0, 4), mu=0.1, bayes_kl_mu=noisy(gap_mu, 3, 1.0, 4))
+    assert check_assumptions(few, n_boot=300).exponent("kl_mu").meet.outcome != "fails"
+
+
+def test_kl_mu_converse_comes_from_the_smoothed_gap_not_from_delta():
+    """Finding 1, the counterexample: Delta = ln 5 w^-1/2 (BR with beta = 1/2), Delta_mu ~ 19/w."""
+    w = np.geomspace(10, 1e5, 9).round()
+    problems = [far_symbol(x**-0.5) for x in w]
+    gap = np.array([p.bayes_risk_kl() for p in problems])
+    gap_mu = np.array([p.bayes_risk_kl_mu(0.1) for p in problems])
+    gap_tv = np.array([p.bayes_risk_tv() for p in problems])
+    np.testing.assert_allclose(gap * w**0.5, np.log(5), rtol=1e-12)
+    assert gap_mu[0] * w[0] ** 0.5 == pytest.approx(1.03, abs=0.01) and gap_mu[-1] * w[-1] ** 0.5 == pytest.approx(
+        0.058, abs=0.001)
+    curves = Curves(w, noisy(gap_tv, 40, 0.05, 0), kl=noisy(gap_mu, 40, 0.05, 1), mu=0.1,
+                    bayes_kl=noisy(gap, 40, 0.05, 2), bayes_kl_mu=noisy(gap_mu, 40, 0.05, 1),
+                    bayes_tv=noisy(gap_tv, 40, 0.05, 0))
+    r = check_assumptions(curves, n_boot=300)
+    assert r.exponent("kl").converse.estimate == pytest.approx(0.5, abs=0.02)
+    kl_mu = r.exponent("kl_mu")
+    assert kl_mu.converse is None or kl_mu.converse.low > 0.7  # from Delta_mu (local slope 0.6..0.97), never 0.5
+    assert "Delta_mu" in kl_mu.converse_from or "BR_mu" in kl_mu.converse_from
+
+
+def test_no_converse_window_overstates_impossibility():
+    """Finding 2: delta = 0.5 w^-0.5, Delta_TV = 0.5 w^-1 (FD fails). The lower end must come from
+    Delta_TV's own law: E TV >= Delta_TV/2 = 0.25/w, so no lower end above 2.5e4 at eps = 1e-5."""
+    delta, gap_tv = 0.5 * W**-0.5, 0.5 * W**-1.0
+    curves = Curves(W, noisy(delta, 100, 0.1, 0), bayes_tv=np.minimum(noisy(gap_tv, 100, 0.1, 1), 1.0))
+    r = check_assumptions(curves, eps=[1e-5], n_boot=300)
+    assert r.verdict("FD").holds is False
+    assert r.band_lower is not None and r.band_lower[0] <= 2.5e4 * 1.1  # was 6.4e5 with delta's alpha
+    assert r.band_lower[0] >= 2.5e4 * 0.8
+
+
+def test_no_converse_window_when_br_and_fd_fail():
+    delta, gap_tv = 0.5 * W**-0.5, 0.5 * 0.7**W
+    curves = Curves(W, noisy(delta, 100, 0.1, 0), bayes_tv=noisy(gap_tv, 100, 0.1, 1))
+    r = check_assumptions(curves, n_boot=300)
+    assert r.verdict("BR_TV").holds is False and r.verdict("FD").holds is False
+    assert r.band_lower is None and r.band_upper is not None
+    assert "lower end: none" in r.to_text()
 
 
 def test_band_brackets_the_true_window(arfima_report):
-    r = arfima_report
+    _, r = arfima_report
     exact = ARFIMA(0.3).exact_curves(r.band_upper)
     assert np.all(exact.delta <= r.eps)  # the achievable end reaches eps
     assert np.all(r.band_lower <= r.band_upper)
@@ -41,24 +114,33 @@ def test_copy_source_reports_the_kl_exponent_honestly():
     assert r.verdict("PTS").holds and r.verdict("REG").holds
     assert r.verdict("KL").holds is False
     assert r.verdict("BR").holds is None and r.verdict("FD").holds is None
-    assert r.band_lower is None and r.exponent_table.converse_kl is None
+    assert r.band_lower is None and r.exponent("kl_mu").converse is None
 
 
 def test_markov_control_is_geometric_and_gets_geometric_windows():
     w = np.array([1, 2, 3, 4, 6, 8, 12, 16.0])
     r = check_assumptions(MarkovHMM(context=256).sample_curves(w, 150, np.random.default_rng(0)), n_boot=300)
-    assert r.verdict("GTS").holds and not r.verdict("PTS").holds
-    assert r.exponent_table is None and r.band_lower is None
+    assert r.verdict("GTS").holds and r.verdict("PTS").holds is False
+    assert r.exponent("tv").achievable is None and r.band_lower is None
     assert np.all(r.band_upper < 100)
-    assert "geometric law wins" in r.to_text()
+    assert "GTS" in r.to_text()
+
+
+def test_three_documents_are_inconclusive_not_failing():
+    rng = np.random.default_rng(5)
+    curves = Curves(W, np.minimum(0.5 * W**-0.5 * np.exp(rng.standard_normal((3, W.size))), 1.0))
+    r = check_assumptions(curves, n_boot=300)
+    assert all(v.outcome in ("holds", "inconclusive") for v in r.verdicts if v.claim in ("PTS", "REG"))
 
 
 def test_report_serialises_to_json_and_text():
     curves = RenewalHMM(max_age=128, context=256).sample_curves([1, 2, 4, 8, 16, 32], 40, np.random.default_rng(0))
     r = check_assumptions(curves, n_boot=100, eps=[0.05])
     data = json.loads(r.to_json())
-    assert [v["hypothesis"] for v in data["verdicts"]] == ["PTS", "GTS", "REG", "KL", "BR", "FD"]
+    assert [v["claim"] for v in data["verdicts"]] == ["PTS", "GTS", "REG", "KL", "BR_TV", "BR_mu", "BR", "FD"]
+    assert {v["outcome"] for v in data["verdicts"]} <= {"holds", "fails", "inconclusive"}
     assert data["windows_for_eps"]["eps"] == [0.05]
+    assert [e["distortion"] for e in data["exponents"]] == ["tv", "kl_mu", "kl"]
     assert "alpha_TV" in r.to_text()
 
 

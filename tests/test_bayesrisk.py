@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 import wzbounds as wz
-from wzbounds.strategies import distributions, suffix_predictions
+from wzbounds.testing.strategies import distributions, suffix_predictions
 
 
 def best_tv_risk_by_linear_programming(problem: wz.SuffixPrediction) -> float:

@@ -42,7 +42,50 @@ def test_peak_ratio_limit_at_the_paper_exponent():
     assert ref == pytest.approx(1.371, abs=5e-4)
     assert np.all(np.diff(np.abs(cmp.peak_ratio - ref)) < 0)
     assert cmp.peak_ratio[-1] == pytest.approx(ref, rel=1e-5)
-    assert 1.02 <= cmp.mean_ratio_limit[0] <= 1.06
+
+
+def mean_ratio_reference(alpha: float) -> float:
+    with mpmath.workdps(40):
+        a = mpmath.mpf(alpha)
+        kappa = mpmath.log(2) if a == 1 else (2 ** (1 - a) - 1) / (1 - a)
+        return float(mpmath.mpf(3) / 2 * kappa ** (1 / a))
+
+
+def test_mean_memory_ratio_is_near_one_only_for_moderate_exponents():
+    """1.5 kappa^(1/alpha): 1.02-1.06 for alpha <= 2, 1.12 at alpha = 5, towards 1.5 as alpha grows."""
+    small = np.array([1e-4, 0.1, 0.44, 1.0, 1.5, 2.0])
+    _, mean = bm.memory_ratio_limits(small)
+    np.testing.assert_allclose(mean, [mean_ratio_reference(a) for a in small], rtol=1e-12)
+    assert np.all((mean >= 1.019) & (mean <= 1.061))
+    _, at_five = bm.memory_ratio_limits(5.0)
+    assert float(at_five) == pytest.approx(1.122, abs=5e-4) == mean_ratio_reference(5.0)
+    _, large = bm.memory_ratio_limits(np.array([10.0, 100.0, 1e4]))
+    assert np.all(np.diff(large) > 0) and large[-1] == pytest.approx(1.5, abs=2e-3)
+
+
+def normalised_reference(alpha: float, b: int) -> float:
+    """(1/b) sum_{n=b}^{2b-1} (n/b)^-alpha at 40 digits: summed term by term up to b = 3000, beyond by
+    mpmath's own Euler-Maclaurin summation (numerical derivatives, its own error control)."""
+    with mpmath.workdps(40):
+        a, B = mpmath.mpf(alpha), mpmath.mpf(b)
+        if b <= 3000:
+            return float(mpmath.fsum((mpmath.mpf(n) / B) ** -a for n in range(b, 2 * b)) / B)
+        return float(mpmath.sumem(lambda n: (n / B) ** -a, [b, 2 * b - 1]) / B)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(1e-3, 1000.0), st.one_of(st.integers(1, 3000), st.integers(3001, 10**9)))
+def test_normalised_average_is_exact_for_every_alpha_up_to_1000(alpha, b):
+    """Finding 5: Euler-Maclaurin from b was off by 20% at alpha = 400 and negative at 1000."""
+    assert float(bm.normalised_average(alpha, b)) == pytest.approx(normalised_reference(alpha, b), rel=1e-12)
+
+
+@pytest.mark.parametrize(("alpha", "b"), [(200.0, 64), (400.0, 64), (1000.0, 64), (1000.0, 100), (1000.0, 2100),
+                                          (999.5, 10**6)])
+def test_block_markov_at_large_exponents_regressions(alpha, b):
+    assert float(bm.normalised_average(alpha, b)) == pytest.approx(normalised_reference(alpha, b), rel=1e-12)
+    cmp = bm.compare_with_sliding(alpha, b)
+    assert np.isfinite(cmp.peak_ratio) and np.isfinite(cmp.mean_ratio) and 1 < cmp.peak_ratio < 2
 
 
 def test_peak_ratio_limits_at_both_ends():

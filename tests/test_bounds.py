@@ -1,5 +1,6 @@
 """Achievability, converse, the Theta band and exponent bookkeeping (results 2-5)."""
 
+import mpmath as mp
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -12,60 +13,40 @@ constants = st.floats(1e-2, 1e2)
 targets = st.floats(1e-8, 1.0)
 
 
-@st.composite
-def tv_bounds(draw):
-    C, alpha = draw(constants), draw(alphas)
-    c_B = draw(st.floats(1e-3, 1.0)) * 2 * C
-    return wz.sliding_window_tv(C, alpha, c_B=c_B, w0=draw(st.sampled_from([1.0, 4.0, 32.0])))
-
-
-@st.composite
-def kl_bounds(draw):
-    C, alpha = draw(st.floats(1e-2, 1.0)), draw(alphas)
-    V, mu = draw(st.integers(2, 50000)), draw(st.floats(1e-3, 0.9))
-    R = draw(st.one_of(st.none(), st.floats(1.0, 3.0)))
-    upper = wz.sliding_window_kl(C, alpha, V=V, mu=mu, R=R).achievability
-    beta = upper.alpha * draw(st.floats(1.0, 3.0))
-    c_B = upper.C * draw(st.floats(1e-3, 1.0))
-    return wz.sliding_window_kl(C, alpha, V=V, mu=mu, R=R, c_B=c_B, beta=beta)
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.one_of(tv_bounds(), kl_bounds()), st.integers(0, 2**16))
-def test_every_constructed_bound_passes_conformance(bound, seed):
-    assert wz.check_bound(bound, n=60, seed=seed).ok
-
-
 @given(targets, constants, st.floats(1e-3, 1.0), alphas)
 def test_converse_never_exceeds_achievability_on_the_band(eps, C, frac, alpha):
-    band = wz.theta_band_tv(eps, c=2 * C * frac, C=C, alpha=alpha)
+    band = wz.theta_band_tv(eps, C=C, alpha=alpha, c_B=2 * C * frac)
     assert band.lower <= band.upper
     assert band.ratio >= 1.0
 
 
 @given(targets, constants, st.floats(1e-3, 1.0), alphas)
 def test_band_ends_solve_their_laws(eps, C, frac, alpha):
-    c = 2 * C * frac
-    band = wz.theta_band_tv(eps, c=c, C=C, alpha=alpha)
-    assert (c / 2) * band.lower ** -alpha == pytest.approx(eps, rel=1e-9)
+    c_B = 2 * C * frac
+    band = wz.theta_band_tv(eps, C=C, alpha=alpha, c_B=c_B)
+    assert (c_B / 2) * band.lower ** -alpha == pytest.approx(eps, rel=1e-9)
     assert C * band.upper ** -alpha <= eps * (1 + 1e-12)
 
 
 def test_vectorised_band_equals_the_bound_object_pointwise():
     eps = np.logspace(-1, -6, 11)
     alpha = np.linspace(0.2, 1.5, 11)
-    band = wz.theta_band_tv(eps, c=0.7, C=1.3, alpha=alpha)
+    band = wz.theta_band_tv(eps, C=1.3, alpha=alpha, c_B=0.7)
     for i in range(11):
         one = wz.sliding_window_tv(1.3, alpha[i], c_B=0.7).band(eps[i])
         assert band.lower[i] == pytest.approx(float(one.lower), rel=1e-14)
         assert band.upper[i] == float(one.upper)
 
 
-def test_theta_band_matches_the_paper_numbers():
-    # alpha = 0.44, C = 1, eps = 1e-3: w_ach = ceil(1000^(1/0.44)).
-    w = wz.achievable_window_tv(1e-3, C=1.0, alpha=0.44)
-    assert w == np.ceil(10 ** (3 / 0.44))
-    assert wz.theta_band_tv(1e-3, c=1.0, C=1.0, alpha=0.44).ratio == pytest.approx(2 ** (1 / 0.44), rel=1e-6)
+def test_theta_band_at_the_paper_exponent_against_50_digit_values():
+    """alpha = 0.44, C = 1, eps = 1e-3: the window and the band's width computed in mpmath."""
+    mp.mp.dps = 50
+    root = mp.power(mp.mpf(1000), 1 / mp.mpf("0.44"))
+    assert float(wz.achievable_window_tv(1e-3, C=1.0, alpha=0.44)) == float(mp.ceil(root)) == 6579333.0
+    band = wz.theta_band_tv(1e-3, C=1.0, alpha=0.44, c_B=1.0)
+    assert float(band.lower) == pytest.approx(float(mp.power(mp.mpf(500), 1 / mp.mpf("0.44"))), rel=1e-13)
+    assert float(band.ratio) == pytest.approx(float(mp.ceil(root) / mp.power(mp.mpf(500), 1 / mp.mpf("0.44"))),
+                                              rel=1e-13)
 
 
 def test_kl_constant_doubles_the_exponent_only_under_reg():
@@ -81,35 +62,64 @@ def test_inconsistent_hypotheses_are_refused():
         wz.sliding_window_tv(1.0, 0.5, c_B=0.5, beta=0.3)
     with pytest.raises(ValueError, match="exceeds achievability"):
         wz.sliding_window_tv(1.0, 0.5, c_B=3.0)
-    with pytest.raises(ValueError, match="c / 2 must be <= C"):
-        wz.theta_band_tv(1e-2, c=3.0, C=1.0, alpha=0.5)
+    with pytest.raises(ValueError, match="c_B / 2 must be <= C"):
+        wz.theta_band_tv(1e-2, C=1.0, alpha=0.5, c_B=3.0)
     with pytest.raises(ValueError, match="beta is required"):
         wz.sliding_window_kl(1.0, 0.5, V=10, mu=0.1, c_B=0.1)
 
 
+def test_no_converse_without_a_bayes_risk_law():
+    """Finding 4: PTS alone gives only the upper end; the lower end needs BR in the same distortion."""
+    bound = wz.sliding_window_tv(1.0, 0.44)
+    assert bound.converse is None
+    with pytest.raises(ValueError, match="no converse"):
+        bound.converse_window(1e-3)
+    assert "lower end: none" in bound.describe()[1]
+    assert "PTS" in bound.describe()[0]
+    assert "last w tokens" in wz.sliding_window_tv(1.0, 0.44, c_B=0.5).describe()[1]
+
+
 @pytest.mark.parametrize(
-    ("reg", "fd", "beta", "achievable", "converse", "matched"),
+    ("reg", "fd", "beta_mu", "beta", "achievable", "converse", "matched"),
     [
-        (True, True, None, 0.88, 0.88, True),
-        (False, True, None, 0.44, 0.88, False),
-        (True, False, None, 0.88, None, False),
-        (False, False, 0.6, 0.44, 0.6, False),
-        (True, True, 1.2, 0.88, 0.88, True),
+        (True, True, None, None, 0.88, 0.88, True),
+        (False, True, None, None, 0.44, 0.88, False),
+        (True, False, None, None, 0.88, None, False),
+        (False, False, 0.6, None, 0.44, 0.6, False),
+        (True, True, 1.2, None, 0.88, 0.88, True),
+        (True, False, None, 0.88, 0.88, None, False),  # BR on the unsmoothed Delta: no KL_mu converse
+        (False, False, None, 0.5, 0.44, None, False),
     ],
 )
-def test_exponent_table(reg, fd, beta, achievable, converse, matched):
-    table = wz.exponents(0.44, reg=reg, fd=fd, beta=beta)
-    assert table.achievable_kl == pytest.approx(achievable)
-    assert table.converse_kl == (None if converse is None else pytest.approx(converse))
-    assert table.matched_kl is matched
+def test_exponent_table_in_kl_mu(reg, fd, beta_mu, beta, achievable, converse, matched):
+    row = wz.exponents(0.44, reg=reg, fd=fd, beta_mu=beta_mu, beta=beta).row("kl_mu")
+    assert row.achievable == pytest.approx(achievable)
+    assert row.converse == (None if converse is None else pytest.approx(converse))
+    assert row.matched is matched
     if not reg and fd:
-        assert table.gap_factor_kl == pytest.approx(2.0)
-        assert "factor-of-two" in table.reason
+        assert row.gap_factor == pytest.approx(2.0)
+
+
+def test_exponent_table_never_gives_a_kl_mu_converse_from_the_unsmoothed_gap():
+    """Finding 1: alpha = beta = 1/2 (the far-symbol example) used to print 'meet ... in KL_mu'."""
+    table = wz.exponents(0.5, reg=False, fd=False, beta=0.5)
+    assert table.row("kl_mu").converse is None and not table.row("kl_mu").matched
+    assert table.row("kl").converse == 0.5 and table.row("kl").achievable is None
+    assert "Theta" not in table.reason
+
+
+def test_exponent_table_in_tv_and_kl():
+    table = wz.exponents(0.44, reg=True, fd=False, beta_tv=0.44, beta=0.88)
+    assert table.row("tv").matched and table.row("tv").converse_from.startswith("BR in TV")
+    assert table.row("kl").converse == pytest.approx(0.88) and not table.row("kl").matched
+    assert wz.exponents(0.44, reg=False, fd=True).row("tv").converse == pytest.approx(0.44)
 
 
 def test_exponent_table_refuses_a_converse_below_the_achievable_exponent():
-    with pytest.raises(ValueError, match="beta=0.5 is below"):
-        wz.exponents(0.44, reg=True, fd=False, beta=0.5)
+    with pytest.raises(ValueError, match="kl_mu converse exponent 0.5 .* is below"):
+        wz.exponents(0.44, reg=True, fd=False, beta_mu=0.5)
+    with pytest.raises(ValueError, match="tv converse exponent 0.3"):
+        wz.exponents(0.44, reg=True, fd=False, beta_tv=0.3)
 
 
 @given(st.integers(1, 10**7), st.integers(1, 200), st.integers(1, 16), st.integers(1, 512))

@@ -19,14 +19,36 @@ def run_json(capsys, *argv):
 
 
 def test_window_json_has_window_band_and_memory(capsys):
-    out = run_json(capsys, "bound", "window", "--alpha", "0.44", "--C", "1", "--eps", "1e-3")
+    out = run_json(capsys, "bound", "window", "--alpha", "0.44", "--C", "1", "--c", "0.5", "--eps", "1e-3")
     (row,) = out["rows"]
     assert row["window"] == int(np.ceil(1e3 ** (1 / 0.44)))
     assert row["band_upper"] == row["window"]
-    assert row["band_lower"] == pytest.approx((1 / 2e-3) ** (1 / 0.44))
+    assert row["band_lower"] == pytest.approx((0.5 / 2e-3) ** (1 / 0.44))
     assert row["kv_gib"] == pytest.approx(row["window"] * 2 * 30 * 3 * 64 * 2 / 2**30)
     assert out["parameters"]["kv_bytes_per_token"] == 23040
-    assert any("c_B = C" in note for note in out["notes"])
+    assert any("from PTS" in note for note in out["notes"]) and any("BR in TV" in note for note in out["notes"])
+
+
+def test_window_without_c_prints_no_converse(capsys):
+    """Finding 4: PTS alone gives no lower end; c_B is never silently set to C."""
+    out = run_json(capsys, "bound", "window", "--alpha", "0.44", "--C", "1", "--eps", "1e-3")
+    (row,) = out["rows"]
+    assert "band_lower" not in row and row["band_upper"] == int(np.ceil(1e3 ** (1 / 0.44)))
+    assert any("lower end: none" in note for note in out["notes"])
+    out = run_json(capsys, "bound", "distortion", "--alpha", "0.5", "--window", "4")
+    assert out["rows"][0].get("unavoidable") is None
+
+
+def test_exponents_never_print_a_kl_mu_converse_from_the_unsmoothed_gap(capsys):
+    """Finding 1: `--alpha 0.5 --beta 0.5` printed "meet: Theta(eps^(-1/0.5)) in KL_mu"."""
+    assert main(["bound", "exponents", "--alpha", "0.5", "--beta", "0.5"]) == 0
+    text = capsys.readouterr().out
+    assert "Theta" not in text and "meet" not in text
+    out = run_json(capsys, "bound", "exponents", "--alpha", "0.5", "--beta", "0.5")
+    rows = {r["distortion"]: r for r in out["rows"]}
+    assert rows["kl_mu"]["converse"] is None and rows["kl"]["converse"] == 0.5
+    out = run_json(capsys, "bound", "exponents", "--alpha", "0.5", "--reg", "--beta-mu", "1.0")
+    assert {r["distortion"]: r for r in out["rows"]}["kl_mu"]["matched"] is True
 
 
 def test_window_grid_is_log_spaced_and_monotone(capsys):
@@ -60,7 +82,7 @@ def test_distortion_band_blockmarkov_and_exponents(capsys):
     out = run_json(capsys, "bound", "blockmarkov", "--alpha", "0.44", "--eps", "0.01")
     assert out["rows"][0]["average"] <= 0.01
     out = run_json(capsys, "bound", "exponents", "--alpha", "0.44", "--fd")
-    assert out["rows"][0]["gap_factor_kl"] == pytest.approx(2.0)
+    assert {r["distortion"]: r for r in out["rows"]}["kl_mu"]["gap_factor"] == pytest.approx(2.0)
 
 
 def test_table_output_is_readable(capsys):
@@ -83,7 +105,7 @@ def test_table_output_is_readable(capsys):
         (["bound", "blockmarkov", "--alpha", "0.4"], "exactly one of --b"),
         (["bound", "distortion", "--alpha", "0.4", "--window", "0.5"], "whole numbers"),
         (["rd", "wyner-ziv", "dsbs", "--p", "0.7", "--D", "0.1"], "p must be in (0, 0.5)"),
-        (["rd", "wyner-ziv", "dsbs", "--p", "0.2", "--D", "-0.1"], "below the smallest achievable distortion"),
+        (["rd", "wyner-ziv", "dsbs", "--p", "0.2", "--D", "-0.1"], "D must be finite and >= 0; got -0.1"),
         (["rd", "wyner-ziv", "joint", "--pxy", "0.5,0.5;1", "--D", "0.1"], "is not a matrix"),
         (["rd", "wyner-ziv", "gaussian", "--rho", "1.5", "--D", "0.1"], "--rho in (-1, 1)"),
         (["rd", "wyner-ziv", "gaussian", "--rho", "0.5", "--D", "0.1", "--discretise", "0"], "step must be"),
@@ -124,7 +146,7 @@ def test_synth_arfima_json_has_exact_curves_fits_and_verdicts(capsys):
     assert len(out["exact"]["delta"]) == 11 and out["truth"]["beta_kl"] == 1.0
     tv = out["fits"]["tv"]
     assert tv["low"] < tv["exponent"] < tv["high"] and abs(tv["exponent"] - 0.5) < 0.05
-    assert {v["hypothesis"]: v["holds"] for v in out["assumptions"]["verdicts"]}["PTS"] is True
+    assert {v["claim"]: v["outcome"] for v in out["assumptions"]["verdicts"]}["PTS"] == "holds"
 
 
 def test_synth_plot_and_text(tmp_path, capsys):
@@ -133,7 +155,7 @@ def test_synth_plot_and_text(tmp_path, capsys):
             "--n-boot", "100", "--plot", str(png)]
     assert main(argv) == 0
     assert png.stat().st_size > 10_000
-    assert "alpha_KL/alpha_TV" in capsys.readouterr().out
+    assert "alpha_KL / alpha_TV" in capsys.readouterr().out
 
 
 def test_synth_errors(capsys):

@@ -40,7 +40,8 @@ def files(tmp_path_factory):
 CLI_CASES = [
     ("negative alpha", ["bound", "window", "--alpha", "-0.4", "--eps", "1e-3"], "alpha must be finite and > 0"),
     ("NaN alpha", ["bound", "window", "--alpha", "nan", "--eps", "1e-3"], "alpha must be a number, not NaN"),
-    ("eps above one", ["bound", "band", "--alpha", "0.4", "--eps", "3"], "eps must be in (0, 1]"),
+    ("eps above one", ["bound", "band", "--alpha", "0.4", "--c", "0.5", "--eps", "3"], "eps must be in (0, 1]"),
+    ("band without a converse", ["bound", "band", "--alpha", "0.4", "--eps", "0.1"], "the band needs a converse"),
     ("eps grid not a grid", ["bound", "window", "--alpha", "0.4", "--eps", "a:b:c"], "is not a grid"),
     ("mu out of range", ["bound", "window", "--distortion", "kl", "--alpha", "0.4", "--V", "10", "--mu", "1.5",
                          "--eps", "0.1"], "mu must be in the open interval (0, 1)"),

@@ -29,12 +29,48 @@ def close(x, y, rtol=1e-12):
 def test_achievable_and_converse_windows():
     ach = S.numeric(S.achievable_window_tv, S.C, S.eps, S.alpha)(C, eps, alpha)
     close(ach, [wz.PowerLaw(C[i], alpha[i]).real_window(eps[i]) for i in range(N)])
-    band = wz.theta_band_tv(eps, c=2 * C * frac, C=C, alpha=alpha)
-    close(S.numeric(S.converse_window_tv, S.c, S.eps, S.alpha)(2 * C * frac, eps, alpha), band.lower)
+    band = wz.theta_band_tv(eps, C=C, alpha=alpha, c_B=2 * C * frac)
+    close(S.numeric(S.converse_window_tv, S.c_B, S.eps, S.beta)(2 * C * frac, eps, alpha), band.lower)
     # the whole window is the real root rounded up (and at least w0 = 1)
     assert np.all(band.upper >= ach * (1 - 1e-12))
     assert np.all(band.upper - np.maximum(ach, 1.0) < 1 + 1e-12 * band.upper)
-    close(S.numeric(S.band_ratio_tv, S.C, S.c, S.alpha)(C, 2 * C * frac, alpha), ach / band.lower)
+    close(S.numeric(S.band_ratio_tv, S.C, S.c_B, S.alpha)(C, 2 * C * frac, alpha), ach / band.lower)
+
+
+def test_band_ratio_is_the_simplified_quotient_of_the_two_windows():
+    quotient = S.achievable_window_tv / S.converse_window_tv.subs(S.beta, S.alpha)
+    assert sp.simplify(sp.expand_power_base(quotient / S.band_ratio_tv, force=True)) == 1
+
+
+def test_tv_converse_with_its_own_exponent():
+    beta = alpha * rng.uniform(1.0, 2.0, N)
+    fn = S.numeric(S.converse_window_tv, S.c_B, S.eps, S.beta)
+    for i in range(0, N, 25):
+        bound = wz.sliding_window_tv(C[i], alpha[i], c_B=2 * C[i] * frac[i], beta=beta[i])
+        close(fn(2 * C[i] * frac[i], eps[i], beta[i]), bound.converse_window(eps[i]))
+
+
+def test_kl_mu_converse_window():
+    beta = 2 * alpha * rng.uniform(1.0, 2.0, N)
+    fn = S.numeric(S.converse_window_kl, S.c_B, S.eps, S.beta)
+    for i in range(0, N, 25):
+        upper = wz.sliding_window_kl(C[i], alpha[i], V=int(V[i]), mu=mu[i], R=1.5).achievability
+        c_B = upper.C * frac[i]
+        bound = wz.sliding_window_kl(C[i], alpha[i], V=int(V[i]), mu=mu[i], R=1.5, c_B=c_B, beta=beta[i])
+        close(fn(c_B, eps[i], beta[i]), bound.converse_window(eps[i]))
+        # by hand: (c_B / eps)^(1/beta)
+        close(fn(c_B, eps[i], beta[i]), (c_B / eps[i]) ** (1 / beta[i]))
+
+
+@pytest.mark.parametrize("reg", [True, False])
+def test_kl_window_for_a_given_alphabet_matches_the_general_form(reg):
+    general = S.achievable_window_kl_reg if reg else S.achievable_window_kl_no_reg
+    for v in (3, 17, 49152):
+        assert sp.simplify(S.kl_achievable_window(v, reg) - general.subs(S.V, v)) == 0
+    binary = S.numeric(S.kl_achievable_window(2, reg), S.mu, S.R, S.C, S.eps, S.alpha)
+    for i in range(0, N, 50):
+        bound = wz.sliding_window_kl(C[i], alpha[i], V=2, mu=mu[i], R=1.3 if reg else None)
+        close(binary(mu[i], 1.3, C[i], eps[i], alpha[i]), bound.achievability.real_window(eps[i]))
 
 
 def test_sandwich_constants():

@@ -43,13 +43,15 @@ def cmd_measure(args: argparse.Namespace) -> None:
         prefixes=args.prefixes, prefix_length=args.prefix_length, targets=args.targets, seed=args.seed,
         mus=tuple(float(m) for m in parse_grid("mu", args.mu)), dtype=args.dtype, n_sink=args.n_sink,
     )
+    from validation.corpora import load_corpus
     from validation.distributed import process_group
     from validation.models import load_model
 
+    corpus = load_corpus(protocol.domain)  # a bad corpus fails in a second, before the model loads
     with process_group(args.device) as (rank, world, device):
         lm = load_model(protocol.model, device=device, dtype=protocol.dtype, trust_remote_code=args.trust_remote_code)
-        store = run(protocol, args.out, lm=lm, max_batch_tokens=args.max_batch_tokens, progress=not args.quiet,
-                    shard=(rank, world))
+        store = run(protocol, args.out, lm=lm, corpus=corpus, max_batch_tokens=args.max_batch_tokens,
+                    progress=not args.quiet, shard=(rank, world))
     if rank == 0:
         rows = sum(e["rows"] for e in store.shards.values())
         print(f"{len(store.shards)} shards, {rows} rows in {args.out}" + (f" ({world} processes)" if world > 1 else ""))

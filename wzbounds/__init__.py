@@ -8,60 +8,60 @@ their symbolic forms. Pure numpy / scipy / sympy / mpmath; never torch.
     >>> bound = wz.sliding_window_tv(C=1.0, alpha=0.44, c_B=0.5)
     >>> int(bound.achievable_window(1e-3))
     6579333
+
+Names are loaded on first use (PEP 562), so `import wzbounds` costs next to
+nothing and pulls in neither scipy nor sympy until a function needs them.
 """
 
-from wzbounds import blockmarkov, symbolic
-from wzbounds.bayesrisk import SuffixPrediction
-from wzbounds.bounds import (
-    ExponentTable,
-    ThetaBand,
-    WindowBound,
-    achievable_window_tv,
-    exponents,
-    kl_mu_constant,
-    sliding_window_kl,
-    sliding_window_tv,
-    theta_band_tv,
-)
-from wzbounds.conformance import BoundReport, CheckResult, check_bound
-from wzbounds.divergences import kl, pinsker_constant, reverse_pinsker_constant, smooth, smoothed_kl, tv
-from wzbounds.laws import GeometricLaw, PowerLaw, TwoSided, power_window, two_sided_geometric, two_sided_power
-from wzbounds.memory import GEOMETRIES, GIB, CacheMemory, KVGeometry, cache_memory, geometry
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BoundReport",
-    "CacheMemory",
-    "CheckResult",
-    "ExponentTable",
-    "GEOMETRIES",
-    "GIB",
-    "GeometricLaw",
-    "KVGeometry",
-    "PowerLaw",
-    "SuffixPrediction",
-    "ThetaBand",
-    "TwoSided",
-    "WindowBound",
-    "achievable_window_tv",
-    "blockmarkov",
-    "cache_memory",
-    "check_bound",
-    "exponents",
-    "geometry",
-    "kl",
-    "kl_mu_constant",
-    "pinsker_constant",
-    "power_window",
-    "reverse_pinsker_constant",
-    "sliding_window_kl",
-    "sliding_window_tv",
-    "smooth",
-    "smoothed_kl",
-    "symbolic",
-    "theta_band_tv",
-    "tv",
-    "two_sided_geometric",
-    "two_sided_power",
-]
+_NAMES: dict[str, str] = {
+    # submodules
+    "blockmarkov": "", "symbolic": "", "testing": "", "sources": "", "fit": "", "assumptions": "",
+    "ratedistortion": "", "curves": "", "verdict": "",
+    # names, by the module that defines them
+    "SuffixPrediction": "bayesrisk",
+    "ExponentRow": "bounds", "ExponentTable": "bounds", "ThetaBand": "bounds", "WindowBound": "bounds",
+    "achievable_window_tv": "bounds", "exponents": "bounds", "kl_mu_constant": "bounds",
+    "sliding_window_kl": "bounds", "sliding_window_tv": "bounds", "theta_band_tv": "bounds",
+    "BoundReport": "testing.conformance", "check_bound": "testing.conformance",
+    "kl": "divergences", "pinsker_constant": "divergences", "reverse_pinsker_constant": "divergences",
+    "smooth": "divergences", "smoothed_kl": "divergences", "tv": "divergences",
+    "GeometricLaw": "laws", "PowerLaw": "laws", "TwoSided": "laws", "power_window": "laws",
+    "two_sided_geometric": "laws", "two_sided_power": "laws",
+    "GEOMETRIES": "memory", "GIB": "memory", "CacheMemory": "memory", "KVGeometry": "memory",
+    "cache_memory": "memory", "geometry": "memory",
+    "Verdict": "verdict",
+}
+
+__all__ = sorted(_NAMES)
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
+    from wzbounds import assumptions, blockmarkov, curves, fit, ratedistortion, sources, symbolic, testing, verdict
+    from wzbounds.bayesrisk import SuffixPrediction
+    from wzbounds.bounds import (ExponentRow, ExponentTable, ThetaBand, WindowBound, achievable_window_tv, exponents,
+                                 kl_mu_constant, sliding_window_kl, sliding_window_tv, theta_band_tv)
+    from wzbounds.divergences import kl, pinsker_constant, reverse_pinsker_constant, smooth, smoothed_kl, tv
+    from wzbounds.laws import GeometricLaw, PowerLaw, TwoSided, power_window, two_sided_geometric, two_sided_power
+    from wzbounds.memory import GEOMETRIES, GIB, CacheMemory, KVGeometry, cache_memory, geometry
+    from wzbounds.testing.conformance import BoundReport, check_bound
+    from wzbounds.verdict import Verdict
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module 'wzbounds' has no attribute {name!r}")
+    where = _NAMES[name]
+    value = (importlib.import_module(f"wzbounds.{name}") if not where
+             else getattr(importlib.import_module(f"wzbounds.{where}"), name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NAMES))

@@ -1,26 +1,37 @@
 """The assumption checker: which hypotheses hold on measured curves, with what constants.
 
 Given `Curves` (per-sample TV on a window grid, optionally KL_mu and the
-Bayes-risk gaps), `check_assumptions` reports:
+Bayes-risk gaps), `check_assumptions` decides each hypothesis from the
+cluster-bootstrap interval (documents resampled whole) of the quantity the
+hypothesis is about, and says "inconclusive" when the interval cannot decide:
 
-    PTS / GTS  power law against geometric law (fit, extrapolation, verdict),
-               alpha with a cluster-bootstrap interval, and the two-sided
-               constants c = min_w delta(w) w^alpha, C = max_w delta(w) w^alpha
-    REG        R(w) = E TV^2 / (E TV)^2; holds when R does not grow with w
-               (log-log slope over the upper half of the windows <= 0.1); R = max R(w)
-    KL         alpha_KL / alpha_TV with its interval: does the exponent double?
-    BR         beta of the Bayes-risk gap with its interval, c_B and C_B
-    FD         K = max_w delta(w) / Delta_TV(w); holds when the ratio does not grow
-    exponents  the bounds core's table for the hypotheses that hold
-    windows    the Theta band the bounds then give for target eps
+    PTS / GTS   log(geometric / power extrapolation error) of delta: > 0 power, < 0 geometric
+    REG         log-log slope of R(w) = E TV^2 / (E TV)^2 over the fit range: holds when <= 0.1
+    KL          alpha_KL / alpha_TV (paired): within 10% of 2 (what REG and the sandwich predict),
+                and neither exponent bending by more than 10% across the fit range
+    BR_TV, BR_mu, BR
+                the law of each Bayes-risk gap (Delta_TV, Delta_mu, Delta), power against geometric
+    FD          log-log slope of K(w) = delta / Delta_TV: holds when <= 0.1
 
-The thresholds are stated in each verdict. Output as text or JSON.
+Exponents are fitted on the fit range (`asymptotic_range`: the upper half of
+the grid on the log scale) and reported as measured, with their intervals,
+distortion by distortion (`MeasuredExponents`): the achievable exponent from
+PTS (and REG for KL_mu), the converse exponent from the gap *in the same
+distortion*, and whether they meet, decided on the paired ratio of the two.
+No exponent is raised or lowered to make them meet, and no KL_mu converse
+comes from the unsmoothed gap.
+
+The windows for target eps: the upper end from the PTS law (C = max over the
+fit range of delta(w) w^alpha); the lower end only from a lower law that holds
+for Delta_TV, with its own fitted exponent (c_B = min of Delta_TV(w) w^beta_TV),
+for policies whose prediction is a function of the last w tokens; none
+otherwise. Output as text or JSON.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -28,59 +39,104 @@ from numpy.typing import ArrayLike, NDArray
 
 from wzbounds._checks import in_unit_half_open
 from wzbounds._output import jsonable
-from wzbounds.bounds import ExponentTable, exponents, sliding_window_tv
+from wzbounds.bounds import SUFFIX_ONLY, WindowBound
 from wzbounds.curves import Curves
-from wzbounds.laws import GeometricLaw
-from wzbounds.fit import Interval, LawComparison, compare_laws, exponent_interval, exponent_ratio_interval
+from wzbounds.fit import (Interval, LawComparison, asymptotic_range, bend_interval, compare_laws, exponent_interval,
+                          exponent_ratio_interval, growth_interval, law_preference_interval)
+from wzbounds.laws import GeometricLaw, PowerLaw
+from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
 
 GROWTH_TOLERANCE = 0.1  # log-log slope above which a ratio counts as growing
+EXPONENT_TOLERANCE = 0.1  # relative: two exponents "meet" when their ratio lies within 10% of the target
+GAPS = {"tv": ("bayes_tv", "BR_TV", "Delta_TV"), "kl_mu": ("bayes_kl_mu", "BR_mu", "Delta_mu"),
+        "kl": ("bayes_kl", "BR", "Delta")}
+
+
+def _interval_dict(iv: Interval | None) -> dict[str, float] | None:
+    if iv is None:
+        return None
+    return {"estimate": iv.estimate, "low": iv.low, "high": iv.high, "standard_error": iv.standard_error,
+            "level": iv.level}
+
+
+def _fmt(iv: Interval | None, scale: float = 1.0) -> str:
+    if iv is None:
+        return "-"
+    return f"{scale * iv.estimate:.4g} [{scale * iv.low:.4g}, {scale * iv.high:.4g}]"
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """One hypothesis: holds (True/False, None when it cannot be checked), why, and its numbers."""
+class MeasuredExponents:
+    """One distortion's exponents as measured, for D(w) ~ w^-exponent.
 
-    hypothesis: str
-    holds: bool | None
-    summary: str
-    numbers: dict[str, Any] = field(default_factory=dict)
+    achievable   the sliding window's exponent from PTS: factor * alpha_TV (factor 2 for
+                 KL_mu under REG, 1 otherwise); None when PTS does not hold or nothing
+                 bounds this distortion from above (unsmoothed KL)
+    converse     the fitted exponent of the Bayes-risk gap in this distortion, None when
+                 the gap is not given or its power law does not hold
+    meet         decided on the paired bootstrap ratio converse / achievable; None when
+                 either is missing
+    """
+
+    distortion: str
+    factor: float
+    achievable: Interval | None
+    achievable_from: str
+    converse: Interval | None
+    converse_from: str
+    meet: Verdict | None
+
+    def to_dict(self) -> dict[str, Any]:
+        achievable = _interval_dict(self.achievable)
+        if achievable is not None:
+            achievable = {k: (v * self.factor if k in ("estimate", "low", "high", "standard_error") else v)
+                          for k, v in achievable.items()}
+        return {"distortion": self.distortion, "achievable": achievable, "achievable_from": self.achievable_from,
+                "converse": _interval_dict(self.converse), "converse_from": self.converse_from,
+                "meet": None if self.meet is None else self.meet.to_dict()}
 
 
 @dataclass(frozen=True)
 class AssumptionReport:
-    """Everything `check_assumptions` found; `verdicts` in the order PTS, GTS, REG, KL, BR, FD."""
+    """Everything `check_assumptions` found; `verdicts` in the order PTS, GTS, REG, KL, BR_TV, BR_mu, BR, FD."""
 
     windows: NDArray[np.float64]
     n_samples: int
+    fit_range: tuple[float, float]
     delta: NDArray[np.float64]
     tv_law: LawComparison
     alpha: Interval
     verdicts: tuple[Verdict, ...]
-    exponent_table: ExponentTable | None
+    exponents: tuple[MeasuredExponents, ...]
     eps: NDArray[np.float64]
     band_lower: NDArray[np.float64] | None
-    band_upper: NDArray[np.float64]
+    band_upper: NDArray[np.float64] | None
+    band_notes: tuple[str, ...]
 
     def verdict(self, hypothesis: str) -> Verdict:
         for v in self.verdicts:
-            if v.hypothesis == hypothesis:
+            if v.claim == hypothesis:
                 return v
         raise KeyError(hypothesis)
 
-    def to_dict(self) -> dict[str, Any]:
-        def interval(iv: Interval) -> dict[str, float]:
-            return {"estimate": iv.estimate, "low": iv.low, "high": iv.high, "standard_error": iv.standard_error,
-                    "level": iv.level}
+    def exponent(self, distortion: str) -> MeasuredExponents:
+        for e in self.exponents:
+            if e.distortion == distortion:
+                return e
+        raise KeyError(distortion)
 
+    def to_dict(self) -> dict[str, Any]:
         return jsonable({
             "windows": self.windows,
             "n_samples": self.n_samples,
+            "fit_range": list(self.fit_range),
             "delta": self.delta,
             "tv_law": asdict(self.tv_law),
-            "alpha_tv": interval(self.alpha),
-            "verdicts": [asdict(v) for v in self.verdicts],
-            "exponents": None if self.exponent_table is None else asdict(self.exponent_table),
-            "windows_for_eps": {"eps": self.eps, "lower": self.band_lower, "upper": self.band_upper},
+            "alpha_tv": _interval_dict(self.alpha),
+            "verdicts": [v.to_dict() for v in self.verdicts],
+            "exponents": [e.to_dict() for e in self.exponents],
+            "windows_for_eps": {"eps": self.eps, "lower": self.band_lower, "upper": self.band_upper,
+                                "notes": list(self.band_notes)},
         })
 
     def to_json(self) -> str:
@@ -89,37 +145,81 @@ class AssumptionReport:
     def to_text(self) -> str:
         a = self.alpha
         lines = [
-            f"{self.n_samples} samples, windows {self.windows[0]:g}..{self.windows[-1]:g} ({self.windows.size} points)",
+            f"{self.n_samples} samples, windows {self.windows[0]:g}..{self.windows[-1]:g} ({self.windows.size} points); "
+            f"exponents fitted on [{self.fit_range[0]:g}, {self.fit_range[1]:g}]",
             f"alpha_TV = {a.estimate:.4f}  [{a.low:.4f}, {a.high:.4f}] ({a.level:.0%} cluster bootstrap)",
         ]
         for v in self.verdicts:
-            mark = {True: "holds", False: "fails", None: "n/a"}[v.holds]
-            lines.append(f"{v.hypothesis:>4}: {mark:5}  {v.summary}")
-        t = self.exponent_table
-        if t is None:
-            lines.append("exponents: the geometric law wins; windows below come from C rho^w")
-        else:
-            lines.append(
-                f"exponents: achievable KL {t.achievable_kl:.4g}, converse KL "
-                f"{'-' if t.converse_kl is None else f'{t.converse_kl:.4g}'}: {t.reason}"
-            )
-        for i, e in enumerate(self.eps):
+            lines.append(f"{v.claim:>5}: {v.outcome:12}  {v.reason}")
+        lines.append("exponents (D(w) ~ w^-e), as measured:")
+        for e in self.exponents:
+            meet = "-" if e.meet is None else e.meet.outcome
+            lines.append(f"  {e.distortion:>5}: achievable {_fmt(e.achievable, e.factor)} ({e.achievable_from}); "
+                         f"converse {_fmt(e.converse)} ({e.converse_from}); meet: {meet}")
+        lines += [f"  {n}" for n in self.band_notes]
+        for i, eps in enumerate(self.eps):
             lo = "-" if self.band_lower is None else f"{self.band_lower[i]:.4g}"
-            lines.append(f"eps = {e:g}: window in [{lo}, {self.band_upper[i]:.6g}] tokens")
+            up = "-" if self.band_upper is None else f"{self.band_upper[i]:.6g}"
+            lines.append(f"eps = {eps:g}: window in [{lo}, {up}] tokens")
         return "\n".join(lines)
 
 
-def _slope(w: NDArray, y: NDArray) -> float:
-    """Log-log slope of y over the upper half of the windows."""
-    half = w >= np.median(w)
-    if half.sum() < 2 or np.any(y[half] <= 0):
-        return 0.0
-    return float(np.polyfit(np.log(w[half]), np.log(y[half]), 1)[0])
+def _law_verdict(claim: str, curves: Curves, name: str, label: str, split: float | None, n_boot: int,
+                 level: float, seed: int, fit_range: tuple[float, float]) -> tuple[Verdict, Interval | None]:
+    """Power law against geometric law for the mean curve `name`, decided on the interval of
+    log(geometric / power extrapolation error); with the exponent interval on the fit range."""
+    beta = exponent_interval(curves, name, n_boot=n_boot, level=level, seed=seed, fit_range=fit_range)
+    try:
+        pref = law_preference_interval(curves, name, split=split, n_boot=n_boot, level=level, seed=seed)
+    except ValueError as exc:  # too few windows on one side of the split
+        return Verdict(claim, INCONCLUSIVE, f"cannot compare the laws by extrapolation: {exc}",
+                       None, {"exponent": beta.estimate}), beta
+    keep = (curves.windows >= fit_range[0]) & (curves.windows <= fit_range[1])
+    w, y = curves.windows[keep], curves.mean(name)[keep]
+    c_low, c_high = float((y * w**beta.estimate).min()), float((y * w**beta.estimate).max())
+    if pref.low > 0:
+        outcome, why = HOLDS, "the power law extrapolates better on every part of the interval"
+    elif pref.high < 0:
+        outcome, why = FAILS, "the geometric law extrapolates better on every part of the interval"
+    else:
+        outcome, why = INCONCLUSIVE, "the interval contains 0: the data cannot tell the laws apart"
+    reason = (f"{label}(w) in [{c_low:.3g}, {c_high:.3g}] w^-{beta.estimate:.3f}, exponent [{beta.low:.3f}, "
+              f"{beta.high:.3f}]; log(geometric/power extrapolation error) in [{pref.low:.3g}, {pref.high:.3g}]: {why}")
+    return Verdict(claim, outcome, reason, (pref.low, pref.high),
+                   {"exponent": beta.estimate, "exponent_low": beta.low, "exponent_high": beta.high,
+                    "c": c_low, "C": c_high}), beta
 
 
-def _two_sided(w: NDArray, y: NDArray, exponent: float) -> tuple[float, float]:
-    scaled = y * w**exponent
-    return float(scaled.min()), float(scaled.max())
+def _growth_verdict(claim: str, label: str, slope: Interval, **numbers: Any) -> Verdict:
+    return decide_interval(claim, slope.low, slope.high, holds_within=(-np.inf, GROWTH_TOLERANCE),
+                           reason=f"log-log slope of {label} over the fit range (a constant exists when "
+                                  f"<= {GROWTH_TOLERANCE})", slope=slope.estimate, **numbers)
+
+
+def _meet(claim: str, ratio: Interval, target: float, what: str) -> Verdict:
+    band = (target * (1 - EXPONENT_TOLERANCE), target * (1 + EXPONENT_TOLERANCE))
+    return decide_interval(claim, ratio.low, ratio.high, holds_within=band,
+                           reason=f"{what} = {ratio.estimate:.4g} (paired bootstrap), meets when within "
+                                  f"{EXPONENT_TOLERANCE:.0%} of {target:g}", ratio=ratio.estimate)
+
+
+def _kl_verdict(curves: Curves, fit_range: tuple[float, float], boot: dict[str, Any]) -> Verdict:
+    """"kappa_mu decays as a power law with twice TV's exponent" (REG and the sandwich): the paired
+    ratio alpha_KL / alpha_TV within 10% of 2, and neither exponent bending by more than 10% between
+    the halves of the fit range. Fails when any of the three intervals lies wholly outside its band."""
+    parts = [_meet("KL", exponent_ratio_interval(curves, "kl", "tv", fit_range=fit_range, **boot), 2.0,
+                   "alpha_KL / alpha_TV")]
+    for name, label in (("kl", "KL_mu"), ("tv", "TV")):
+        bend = bend_interval(curves, name, fit_range=fit_range, **boot)
+        parts.append(_meet("KL", bend, 1.0, f"{label} exponent, upper over lower half of the fit range"))
+    outcomes = {p.outcome for p in parts}
+    outcome = FAILS if FAILS in outcomes else HOLDS if outcomes == {HOLDS} else INCONCLUSIVE
+    tv2 = (curves.panel("tv") ** 2).mean(axis=0)
+    reason = "; ".join(p.reason for p in parts) + (
+        f" (mu = {curves.mu:g}); kappa_mu / E TV^2 = {float(np.median(curves.mean('kl') / tv2)):.3g} (median over w)")
+    return Verdict("KL", outcome, reason, parts[0].interval,
+                   {"ratio": parts[0].numbers["ratio"], "bend_kl": parts[1].numbers["ratio"],
+                    "bend_tv": parts[2].numbers["ratio"]})
 
 
 def check_assumptions(
@@ -130,88 +230,120 @@ def check_assumptions(
     level: float = 0.95,
     seed: int = 0,
     split: float | None = None,
+    fit_range: tuple[float, float] | None = None,
 ) -> AssumptionReport:
-    """Check PTS, GTS, REG, KL doubling, BR and FD on `curves` (see the module docstring)."""
+    """Check PTS, GTS, REG, KL, BR (per gap) and FD on `curves` (see the module docstring).
+
+    fit_range: (w_min, w_max) of the exponent fits; default `asymptotic_range(curves.windows)`.
+    split: the window up to which laws are fitted before extrapolating (default max / 4).
+    """
+    eps = in_unit_half_open("eps", np.atleast_1d(np.asarray(eps, dtype=np.float64)))
     w = curves.windows
+    fit_range = asymptotic_range(w) if fit_range is None else (float(fit_range[0]), float(fit_range[1]))
+    boot = {"n_boot": n_boot, "level": level, "seed": seed}
+    keep = (w >= fit_range[0]) & (w <= fit_range[1])
     delta = curves.mean("tv")
     law = compare_laws(w, delta, split)
-    alpha = exponent_interval(curves, "tv", n_boot=n_boot, level=level, seed=seed)
-    c_tv, C_tv = _two_sided(w, delta, alpha.estimate)
-    if law.split is not None:
-        ex = (f"log-RMSE extrapolated beyond w = {law.split:g}: power {law.power_extrapolation:.3g}, "
-              f"geometric {law.geometric_extrapolation:.3g}")
-    else:
-        ex = f"in-sample log-RMSE power {law.power.log_rmse:.3g}, geometric {law.geometric.log_rmse:.3g}"
-    verdicts = [
-        Verdict("PTS", law.verdict == "power",
-                f"delta(w) ~ {law.power.C:.3g} w^-{alpha.estimate:.3f}; {ex}",
-                {"alpha": alpha.estimate, "alpha_low": alpha.low, "alpha_high": alpha.high, "c": c_tv, "C": C_tv,
-                 "log_rmse": law.power.log_rmse, "extrapolation": law.power_extrapolation}),
-        Verdict("GTS", law.verdict == "geometric",
-                f"delta(w) ~ {law.geometric.C:.3g} {law.geometric.rho:.4f}^w; {ex}",
-                {"rho": law.geometric.rho, "C": law.geometric.C, "log_rmse": law.geometric.log_rmse,
-                 "extrapolation": law.geometric_extrapolation}),
-    ]
-    R = (curves.panel("tv") ** 2).mean(axis=0) / delta**2
-    r_slope = _slope(w, R)
-    reg = r_slope <= GROWTH_TOLERANCE
-    verdicts.append(Verdict(
-        "REG", reg, f"R = max E TV^2/(E TV)^2 = {R.max():.3f}; log-log slope of R(w) {r_slope:+.3f} "
-        f"(holds when <= {GROWTH_TOLERANCE})", {"R": float(R.max()), "R_by_window": R, "slope": r_slope}))
+    pts, alpha = _law_verdict("PTS", curves, "tv", "delta", split, **boot, fit_range=fit_range)
+    gts = Verdict("GTS", {HOLDS: FAILS, FAILS: HOLDS, INCONCLUSIVE: INCONCLUSIVE}[pts.outcome],
+                  f"delta(w) ~ {law.geometric.C:.3g} {law.geometric.rho:.4f}^w; the mirror of PTS", pts.interval,
+                  {"rho": law.geometric.rho, "C": law.geometric.C})
+    verdicts = [pts, gts]
 
-    if curves.kl is not None:
-        ratio = exponent_ratio_interval(curves, "kl", "tv", n_boot=n_boot, level=level, seed=seed)
-        doubles = ratio.covers(2.0)
-        verdicts.append(Verdict(
-            "KL", doubles, f"alpha_KL/alpha_TV = {ratio.estimate:.3f} [{ratio.low:.3f}, {ratio.high:.3f}] "
-            f"(mu = {curves.mu:g}); the exponent {'doubles' if doubles else 'does not double'}; "
-            f"kappa_mu / E TV^2 = {float(np.median(curves.mean('kl') / (curves.panel('tv') ** 2).mean(axis=0))):.3g} (median over w)",
-            {"ratio": ratio.estimate, "ratio_low": ratio.low, "ratio_high": ratio.high}))
-    else:
-        verdicts.append(Verdict("KL", None, "no KL_mu curve given"))
+    tv_panel = curves.panel("tv")
+    r_slope = growth_interval(w, tv_panel**2, tv_panel, power=2.0, fit_range=fit_range, **boot)
+    R = (tv_panel**2).mean(axis=0) / delta**2
+    reg = _growth_verdict("REG", "R(w) = E TV^2 / (E TV)^2", r_slope, R=float(R[keep].max()), R_by_window=R)
+    verdicts.append(reg)
 
-    beta = None
-    if curves.bayes_kl is not None and np.all(curves.mean("bayes_kl") > 0):
-        gap = curves.mean("bayes_kl")
-        br_law = compare_laws(w, gap, split)
-        b = exponent_interval(curves, "bayes_kl", n_boot=n_boot, level=level, seed=seed)
-        c_B, C_B = _two_sided(w, gap, b.estimate)
-        achievable = (2.0 if reg else 1.0) * alpha.estimate
-        consistent = b.high >= achievable  # a converse cannot decay slower than the achievability
-        beta = max(b.estimate, achievable) if br_law.verdict == "power" and consistent else None
-        note = "" if consistent else f"; beta below the achievable KL exponent {achievable:.3f}: not used as a converse"
-        verdicts.append(Verdict(
-            "BR", br_law.verdict == "power",
-            f"Delta(w) in [{c_B:.3g}, {C_B:.3g}] w^-{b.estimate:.3f}, beta in [{b.low:.3f}, {b.high:.3f}]{note}",
-            {"beta": b.estimate, "beta_low": b.low, "beta_high": b.high, "c_B": c_B, "C_B": C_B}))
-    else:
-        verdicts.append(Verdict("BR", None, "no (positive) Bayes-risk curve given"))
+    verdicts.append(_kl_verdict(curves, fit_range, boot) if curves.kl is not None
+                    else Verdict("KL", INCONCLUSIVE, "no KL_mu curve given"))
 
-    fd = False
-    c_conv = None
-    if curves.bayes_tv is not None and np.all(curves.mean("bayes_tv") > 0):
-        gap_tv = curves.mean("bayes_tv")
-        ratio_fd = delta / gap_tv
-        fd_slope = _slope(w, ratio_fd)
-        fd = fd_slope <= GROWTH_TOLERANCE
-        c_conv, _ = _two_sided(w, gap_tv, alpha.estimate)
-        verdicts.append(Verdict(
-            "FD", fd, f"K = max delta/Delta_TV = {ratio_fd.max():.3f}; log-log slope {fd_slope:+.3f} "
-            f"(holds when <= {GROWTH_TOLERANCE})", {"K": float(ratio_fd.max()), "slope": fd_slope}))
-    else:
-        verdicts.append(Verdict("FD", None, "no Bayes-risk TV curve given"))
+    gap_intervals: dict[str, Interval | None] = {}
+    for distortion, (name, claim, label) in GAPS.items():
+        gap_intervals[distortion] = None
+        if name not in curves.available():
+            verdicts.append(Verdict(claim, INCONCLUSIVE, f"no {label} curve ({name}) given"))
+        elif not np.all(curves.mean(name) > 0):
+            verdicts.append(Verdict(claim, INCONCLUSIVE, f"{label} is 0 at some window: no power law to fit"))
+        else:
+            v, beta = _law_verdict(claim, curves, name, label, split, **boot, fit_range=fit_range)
+            verdicts.append(v)
+            gap_intervals[distortion] = beta if v.outcome == HOLDS else None
 
-    eps = in_unit_half_open("eps", np.atleast_1d(np.asarray(eps, dtype=np.float64)))
-    if law.verdict == "geometric":  # the windows come from the geometric law; no power-law bookkeeping
+    fd = Verdict("FD", INCONCLUSIVE, "no Bayes-risk TV curve (bayes_tv) given")
+    if "bayes_tv" in curves.available() and np.all(curves.mean("bayes_tv") > 0):
+        gap_panel = curves.panel("bayes_tv")
+        fd_slope = growth_interval(w, tv_panel, gap_panel, fit_range=fit_range, **boot)
+        K = delta / curves.mean("bayes_tv")
+        fd = _growth_verdict("FD", "K(w) = delta / Delta_TV", fd_slope, K=float(K[keep].max()))
+    verdicts.append(fd)
+
+    rows = _exponent_rows(curves, pts, reg, alpha, gap_intervals, fit_range, boot)
+    lower, upper, notes = _windows(curves, pts, gts, law, alpha, gap_intervals["tv"], fit_range, eps)
+    return AssumptionReport(w, curves.n_samples, fit_range, delta, law, alpha, tuple(verdicts), tuple(rows), eps,
+                            lower, upper, tuple(notes))
+
+
+def _exponent_rows(curves: Curves, pts: Verdict, reg: Verdict, alpha: Interval,
+                   gaps: dict[str, Interval | None], fit_range: tuple[float, float],
+                   boot: dict[str, Any]) -> list[MeasuredExponents]:
+    rows = []
+    for distortion in ("tv", "kl_mu", "kl"):
+        name, claim, label = GAPS[distortion]
+        factor = 2.0 if (distortion == "kl_mu" and reg.outcome == HOLDS) else 1.0
+        if distortion == "kl":
+            achievable, ach_from = None, "none: unsmoothed KL of a truncation is unbounded"
+        elif pts.outcome != HOLDS:
+            achievable, ach_from = None, f"PTS {pts.outcome}"
+        else:
+            achievable = alpha
+            ach_from = {"tv": "PTS", "kl_mu": "PTS, REG and the sandwich" if factor == 2.0
+                        else "PTS and the sandwich (REG not established)"}[distortion]
+        converse = gaps[distortion]
+        conv_from = (f"{claim}: the fitted law of {label}, for policies where {SUFFIX_ONLY}" if converse is not None
+                     else f"{claim} not established")
+        meet = None
+        if achievable is not None and converse is not None:
+            ratio = exponent_ratio_interval(curves, name, "tv", fit_range=fit_range, **boot)
+            meet = _meet(f"meet_{distortion}", ratio, factor, f"{label} exponent / alpha_TV")
+        rows.append(MeasuredExponents(distortion, factor, achievable, ach_from, converse, conv_from, meet))
+    return rows
+
+
+def _windows(curves: Curves, pts: Verdict, gts: Verdict, law: LawComparison, alpha: Interval,
+             beta_tv: Interval | None, fit_range: tuple[float, float],
+             eps: NDArray) -> tuple[NDArray | None, NDArray | None, list[str]]:
+    """The TV windows for each eps and which hypothesis gives each end (see the module docstring)."""
+    w, delta = curves.windows, curves.mean("tv")
+    if gts.outcome == HOLDS:
         g = law.geometric
         C_geo = float(np.max(delta / g.rho**w)) if g.rho < 1 else g.C
         upper = GeometricLaw(C_geo, min(g.rho, 1 - 1e-12)).window(eps)
-        return AssumptionReport(w, curves.n_samples, delta, law, alpha, tuple(verdicts), None, eps, None, upper)
-    table = exponents(alpha.estimate, reg=reg, fd=fd, beta=beta)
-    c_B_tv = None if c_conv is None else min(c_conv, 2 * C_tv)
-    bound = sliding_window_tv(C_tv, alpha.estimate, c_B=c_B_tv)
-    band_lower = bound.converse_window(eps) if bound.converse is not None else None
-    return AssumptionReport(
-        windows=w, n_samples=curves.n_samples, delta=delta, tv_law=law, alpha=alpha, verdicts=tuple(verdicts),
-        exponent_table=table, eps=eps, band_lower=band_lower, band_upper=bound.achievable_window(eps),
-    )
+        return None, upper, [f"upper end: GTS, delta(w) <= {C_geo:.4g} {g.rho:.4f}^w; no lower end"]
+    if pts.outcome != HOLDS:
+        return None, None, [f"no windows: neither PTS nor GTS holds on these curves (PTS {pts.outcome})"]
+    keep = (w >= fit_range[0]) & (w <= fit_range[1])
+    C = float((delta[keep] * w[keep] ** alpha.estimate).max())
+    upper_law = PowerLaw(C, alpha.estimate, fit_range[0])
+    if beta_tv is None:
+        bound = WindowBound("tv", upper_law, achievable_from="PTS (fitted)")
+        notes = bound.describe()
+        notes[-1] = "lower end: none (no lower law holds for Delta_TV, the TV Bayes-risk gap)"
+        return None, bound.achievable_window(eps), notes
+    gap = curves.mean("bayes_tv")
+    c_B = float((gap[keep] * w[keep] ** beta_tv.estimate).min())
+    try:
+        bound = WindowBound("tv", upper_law, PowerLaw(c_B / 2, beta_tv.estimate, fit_range[0]),
+                            achievable_from="PTS (fitted)",
+                            converse_from=f"BR_TV, Delta_TV(w) >= {c_B:.4g} w^-{beta_tv.estimate:.4f} (fitted, "
+                                          f"taken to hold beyond w = {w.max():g}), for policies where {SUFFIX_ONLY}")
+    except ValueError as exc:
+        bound = WindowBound("tv", upper_law, achievable_from="PTS (fitted)")
+        return None, bound.achievable_window(eps), [*bound.describe()[:1], f"lower end: none ({exc})"]
+    root = bound.converse_window(eps)
+    notes = bound.describe()
+    if np.any(root < fit_range[0]):
+        notes.append(f"where the converse root falls below w = {fit_range[0]:g}, the start of the fitted law, "
+                     "the lower end is the trivial 1")
+    return np.where(root >= fit_range[0], root, 1.0), bound.achievable_window(eps), notes

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from wzbounds._checks import distribution
-from wzbounds.divergences import kl, tv
+from wzbounds.divergences import kl, smoothed_kl, tv
 
 
 def _expect(weights: NDArray[np.float64], values: NDArray[np.float64]) -> float:
@@ -91,6 +91,41 @@ class SuffixPrediction:
         """Delta_TV = E TV(p, pbar); every suffix-only q has E TV(p, q) >= Delta_TV / 2."""
         return self.risk_tv(self.bayes_predictor())
 
+    def risk_kl_mu(self, q: ArrayLike, mu: float) -> float:
+        """E KL_mu(p(.|Z,S), q(.|S)) in nats, both sides smoothed by mu."""
+        return _expect(self.weights, smoothed_kl(self.laws, self._q(q)[None], mu))
+
+    def bayes_risk_kl_mu(self, mu: float) -> float:
+        """Delta_mu = E KL_mu(p, pbar) = min over suffix-only q of E KL_mu(p, q), in nats.
+
+        The minimiser is still pbar: E[p^mu | S] = pbar^mu, and the Pythagorean identity
+        holds for the smoothed laws. Delta_mu <= Delta (smoothing is a Markov kernel),
+        so a lower law on Delta gives none on Delta_mu.
+        """
+        return self.risk_kl_mu(self.bayes_predictor(), mu)
+
     def excess_kl(self, q: ArrayLike) -> float:
         """E KL(pbar || q) under pi(s): the excess over the Bayes risk, in nats."""
         return _expect(self.suffix_marginal, kl(self.bayes_predictor(), self._q(q)))
+
+
+def far_symbol(t: float, n_far: int = 5) -> SuffixPrediction:
+    """The far past picks one of `n_far` symbols Z (uniformly) and puts mass t on it; the rest,
+    1 - t, is on symbol 0; the suffix shows nothing (V = n_far + 1).
+
+        p = (1 - t) delta_0 + t delta_Z,   pbar = (1 - t) delta_0 + (t / n_far) on each of 1..n_far
+        Delta = t log(n_far),   Delta_TV = t (1 - 1/n_far),
+        Delta_mu ~ (1-mu)^2 (1 - 1/n_far) V / (2 mu) t^2  as t -> 0.
+
+    With t = w^-1/2 the unsmoothed gap obeys BR with beta = 1/2 while Delta_mu ~ 1/w:
+    the counterexample to taking a KL_mu converse from Delta.
+    """
+    if not 0 < t <= 1:
+        raise ValueError(f"t must be in (0, 1]; got {t!r}")
+    if int(n_far) != n_far or n_far < 2:
+        raise ValueError(f"n_far must be a whole number >= 2; got {n_far!r}")
+    n_far = int(n_far)
+    laws = np.zeros((n_far, 1, n_far + 1))
+    laws[:, 0, 0] = 1 - t
+    laws[np.arange(n_far), 0, np.arange(1, n_far + 1)] += t
+    return SuffixPrediction(np.full((n_far, 1), 1.0 / n_far), laws)

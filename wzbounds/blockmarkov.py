@@ -15,8 +15,10 @@ The Euler-Maclaurin series gives the finite-b expansion
     Dbar(b) / (C b^-alpha) = kappa + (1 - 2^-alpha)/(2b)
                              + sum_{k>=1} B_2k/(2k)! (alpha)_(2k-1) (1 - 2^-(alpha+2k-1)) b^-2k
 
-(the second term is alpha (1 - 2^(-alpha-1)) / (12 b^2)), and, with eight
-terms, Dbar to double precision for b >= 64; smaller b are summed directly.
+(the second term is alpha (1 - 2^(-alpha-1)) / (12 b^2)). The series is
+asymptotic in b only while alpha is small against b, so `normalised_average`
+sums the first terms directly and applies Euler-Maclaurin only from
+n0 = ceil(2 alpha) + 64 on: exact to rounding for every alpha > 0, b >= 1.
 Everything is computed through Dbar / (C b^-alpha), an O(1) number.
 """
 
@@ -32,6 +34,8 @@ from wzbounds._checks import broadcast, positive, whole_at_least
 
 _DIRECT_BELOW = 64
 _EM_TERMS = 8
+_NEGLIGIBLE_LOG = 20.0 * np.log(10.0)
+_BLOCK = 256
 _B2K = bernoulli(2 * _EM_TERMS)[2::2]
 
 
@@ -69,24 +73,63 @@ def expansion_terms(alpha: ArrayLike, b: ArrayLike, order: int) -> NDArray[np.fl
     return np.stack(terms[:order], axis=-1)
 
 
+def _em_threshold(alpha: NDArray) -> NDArray:
+    """n0(alpha) = ceil(2 alpha) + 64: from n0 on, Euler-Maclaurin with eight Bernoulli terms on
+    sum n^-alpha has a remainder below 1e-19 relative (its k-th term carries
+    B_2k/(2k)! (alpha)_(2k-1) / n0^(2k-1) <= 2 (4 pi)^-2k)."""
+    return np.ceil(2.0 * alpha) + _DIRECT_BELOW
+
+
+def _em_tail(alpha: NDArray, b: NDArray, n0: NDArray) -> NDArray:
+    """(1/b) sum_{n=n0}^{2b-1} (n/b)^-alpha by Euler-Maclaurin (n0 >= _em_threshold(alpha), n0 <= 2b - 1).
+
+    With y0 = n0/b and L = log(2b/n0):
+        integral   y0^(1-alpha) L exprel((1-alpha) L)
+        endpoints  y0^-alpha (1 - (2/y0)^-alpha) / (2b)
+        Bernoulli  sum_k B_2k/(2k)! [(alpha)_(2k-1) / n0^(2k-1)] y0^-alpha (1 - (2/y0)^-(alpha+2k-1)) / b
+    every factor O(1), so nothing over- or underflows before the product.
+    """
+    y0 = n0 / b
+    L = np.log(2.0 * b / n0)
+    head = y0**-alpha
+    out = y0 ** (1.0 - alpha) * L * exprel((1.0 - alpha) * L)
+    out += head * -np.expm1(-alpha * L) / (2.0 * b)
+    ratio = np.ones_like(alpha)
+    for k in range(1, _EM_TERMS + 1):
+        for j in ((0,) if k == 1 else (2 * k - 3, 2 * k - 2)):
+            ratio = ratio * (alpha + j) / n0
+        coef = _B2K[k - 1] / factorial(2 * k)
+        out += coef * ratio * head * -np.expm1(-(alpha + 2 * k - 1) * L) / b
+    return out
+
+
 def normalised_average(alpha: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     """Dbar(b) / (C b^-alpha) = (1/b) sum_{r<b} (1 + r/b)^-alpha, exactly; -> kappa(alpha).
 
-    An O(1) quantity, so it neither under- nor overflows where b^-alpha would:
-    summed directly for b < 64, by the Euler-Maclaurin series (eight Bernoulli
-    terms, remainder below 1e-16 relative for alpha <= 20) for b >= 64.
+    An O(1) quantity, so it neither under- nor overflows where b^-alpha would.
+    Right to about 1e-15 relative for every alpha > 0 and b >= 1: the terms
+    n = b .. n0 - 1 are summed directly, with n0 = ceil(2 alpha) + 64, and the
+    rest by Euler-Maclaurin from n0, where its series converges fast at any
+    alpha (from b itself, the series fails once alpha is of order b: -20% at
+    alpha = 400, b = 64). Direct terms stop once they fall below 1e-20 of the
+    first, when the tail can no longer matter.
     """
     alpha, b = broadcast(alpha=positive("alpha", alpha), b=whole_at_least("b", b, 1))
-    out = np.empty(alpha.shape, dtype=np.float64)
-    small = b < _DIRECT_BELOW
-    if small.any():
-        bs, a = b[small][:, None], alpha[small][:, None]
-        r = np.arange(_DIRECT_BELOW - 1, dtype=np.float64)
-        out[small] = np.where(r < bs, (1.0 + r / bs) ** -a, 0.0).sum(axis=-1) / bs[:, 0]
-    large = ~small
-    if large.any():
-        out[large] = expansion_terms(alpha[large], b[large], _EM_TERMS + 2).sum(axis=-1)
-    return out
+    shape = alpha.shape
+    alpha, b = alpha.ravel(), b.ravel()
+    n0 = np.maximum(b, _em_threshold(alpha))
+    with np.errstate(over="ignore"):
+        negligible = np.ceil(b * np.expm1(_NEGLIGIBLE_LOG / alpha)) + 1.0  # (1 + r/b)^-alpha < 1e-20 beyond
+    direct = np.minimum(np.minimum(b, n0 - b), negligible)
+    out = np.zeros_like(alpha)
+    for start in range(0, int(direct.max(initial=0)), _BLOCK):
+        r = np.arange(start, min(start + _BLOCK, int(direct.max())), dtype=np.float64)
+        terms = np.exp(-alpha[:, None] * np.log1p(r[None, :] / b[:, None]))
+        out += np.where(r[None, :] < direct[:, None], terms, 0.0).sum(axis=1) / b
+    tail = (b + direct >= n0) & (n0 <= 2.0 * b - 1.0)
+    if tail.any():
+        out[tail] += _em_tail(alpha[tail], b[tail], n0[tail])
+    return out.reshape(shape)
 
 
 def window_power_sum(alpha: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:

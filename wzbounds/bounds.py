@@ -4,6 +4,8 @@ A `WindowBound` pairs two power laws in one distortion (TV, or KL_mu):
 
     achievability  the sliding window of w tokens has  D(w) <= A w^-a
     converse       every suffix-only policy of window w has  D(w) >= B w^-b
+                   (suffix-only: the decoder's prediction is a function of the
+                   last w tokens; past caches taken together may reveal more)
 
 so the smallest window w*(eps) reaching distortion eps lies in the band
 
@@ -11,13 +13,15 @@ so the smallest window w*(eps) reaching distortion eps lies in the band
 
 With a = b the band is Theta(eps^(-1/a)) with explicit constants. The
 constructors below build the pair from the paper's hypotheses (PTS, REG,
-BR); `exponents` does the bookkeeping of which hypotheses make the two
-exponents meet. Windows are in tokens, TV is unitless, KL_mu is in nats.
+BR in the bound's own distortion) and record which hypothesis proves each
+end; `exponents` does the bookkeeping of which hypotheses make the two
+exponents meet, distortion by distortion. Windows are in tokens, TV is unitless, KL_mu is in nats.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -52,12 +56,20 @@ class WindowBound:
     """Achievability (an upper law) and converse (a lower law) in one distortion.
 
     `distortion` is "tv" or "kl_mu"; `converse` is None when no lower
-    hypothesis (BR) is assumed, in which case only achievability is known.
+    hypothesis (BR in the same distortion) is assumed: then only achievability
+    is known, and no lower window is given. `hypotheses` names what proves
+    each end (`achievable_from`, `converse_from`); `parameters` holds the
+    hypotheses' constants (C, alpha, c_B, beta, V, mu, R) that the laws were
+    derived from, so the derivation can be checked independently
+    (`wzbounds.testing.check_bound` recomputes the windows symbolically).
     """
 
     distortion: str
     achievability: PowerLaw
     converse: PowerLaw | None = None
+    achievable_from: str = "an upper law given directly"
+    converse_from: str | None = None
+    parameters: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.distortion not in DISTORTIONS:
@@ -65,6 +77,8 @@ class WindowBound:
         lo, up = self.converse, self.achievability
         if lo is None:
             return
+        if self.converse_from is None:
+            object.__setattr__(self, "converse_from", "a lower law given directly")
         if lo.alpha < up.alpha:
             raise ValueError(
                 f"converse exponent {lo.alpha:g} < achievability exponent {up.alpha:g}: "
@@ -88,7 +102,8 @@ class WindowBound:
     def converse_window(self, eps: ArrayLike) -> NDArray[np.float64]:
         """(B / eps)^(1/b) tokens: every suffix-only window below it has D > eps."""
         if self.converse is None:
-            raise ValueError("this bound has no converse: give the Bayes-risk constants (c_B, beta)")
+            raise ValueError("this bound has no converse: give the Bayes-risk lower law (c_B, beta) "
+                             "of the gap in the same distortion")
         return self.converse.real_window(self._eps(eps))
 
     def band(self, eps: ArrayLike) -> ThetaBand:
@@ -103,6 +118,20 @@ class WindowBound:
         lower = None if self.converse is None else self.converse(window)
         return self.achievability(window), lower
 
+    def describe(self) -> list[str]:
+        """One line per end of the band: the law and the hypotheses that prove it."""
+        up, lo = self.achievability, self.converse
+        lines = [f"upper end (achievability): {up.C:.6g} w^-{up.alpha:.6g}, from {self.achievable_from}"]
+        if lo is None:
+            lines.append("lower end: none; a converse needs a lower law for the Bayes-risk gap in this distortion "
+                         "(BR), and holds for decoders that see only the last w tokens")
+        else:
+            lines.append(f"lower end (converse): {lo.C:.6g} w^-{lo.alpha:.6g}, from {self.converse_from}")
+        return lines
+
+
+SUFFIX_ONLY = "the decoder's prediction is a function of the last w tokens"
+
 
 def sliding_window_tv(
     C: float, alpha: float, *, c_B: float | None = None, beta: float | None = None, w0: float = 1.0
@@ -112,12 +141,20 @@ def sliding_window_tv(
     Achievability: E TV(p_t, p_t^(w)) = delta(w) <= C w^-alpha.
     Converse: if Delta_TV(w) >= c_B w^-beta (beta defaults to alpha), every
     suffix-only policy has E TV >= Delta_TV(w) / 2 >= (c_B / 2) w^-beta.
+    Without c_B there is no converse.
     """
     upper = PowerLaw(C, alpha, w0)
+    params = {"C": upper.C, "alpha": upper.alpha}
     if c_B is None:
-        return WindowBound("tv", upper)
+        if beta is not None:
+            raise ValueError("beta without c_B: the Bayes-risk lower law is c_B w^-beta; give both")
+        return WindowBound("tv", upper, achievable_from="PTS (delta(w) <= C w^-alpha)", parameters=params)
     lower = PowerLaw(float(positive("c_B", c_B)) / 2, alpha if beta is None else beta, w0)
-    return WindowBound("tv", upper, lower)
+    params.update(c_B=float(c_B), beta=lower.alpha)
+    return WindowBound("tv", upper, lower, achievable_from="PTS (delta(w) <= C w^-alpha)",
+                       converse_from=f"BR in TV (Delta_TV(w) >= c_B w^-beta) and E TV >= Delta_TV / 2, "
+                                     f"for policies where {SUFFIX_ONLY}",
+                       parameters=params)
 
 
 def kl_mu_constant(C: float, V: int, mu: float, R: float | None) -> float:
@@ -145,102 +182,173 @@ def sliding_window_kl(
     beta: float | None = None,
     w0: float = 1.0,
 ) -> WindowBound:
-    """The KL_mu bound from PTS in TV, the sandwich, optionally REG and BR.
+    """The KL_mu bound from PTS in TV, the sandwich, optionally REG and BR in KL_mu.
 
     Achievability: kappa_mu(w) <= K(V,mu) R C^2 w^-2alpha under REG with
     constant R, else kappa_mu(w) <= K(V,mu) C w^-alpha.
-    Converse: the smoothed Bayes-risk gap Delta_mu(w) = E KL(p^mu || pbar^mu)
-    bounds every suffix-only policy from below; under BR,
-    Delta_mu(w) >= c_B w^-beta.
+    Converse: the *smoothed* Bayes-risk gap Delta_mu(w) = E KL_mu(p, pbar)
+    bounds every suffix-only policy from below in KL_mu; (c_B, beta) is its
+    lower law Delta_mu(w) >= c_B w^-beta. A lower law on the unsmoothed gap
+    Delta says nothing here (Delta_mu <= Delta).
     """
     a = float(positive("alpha", alpha))
     upper = PowerLaw(kl_mu_constant(C, V, mu, R), a if R is None else 2 * a, w0)
+    params = {"C": float(C), "alpha": a, "V": int(V), "mu": float(mu)}
+    achievable_from = ("PTS, REG and the smoothed-KL sandwich (kappa_mu <= K(V,mu) R delta^2)" if R is not None
+                       else "PTS and the smoothed-KL sandwich without REG (kappa_mu <= K(V,mu) delta)")
+    if R is not None:
+        params["R"] = float(R)
     if c_B is None:
-        return WindowBound("kl_mu", upper)
+        if beta is not None:
+            raise ValueError("beta without c_B: the smoothed Bayes-risk lower law is c_B w^-beta; give both")
+        return WindowBound("kl_mu", upper, achievable_from=achievable_from, parameters=params)
     if beta is None:
-        raise ValueError("beta is required with c_B: the Bayes-risk gap is c_B w^-beta")
-    return WindowBound("kl_mu", upper, PowerLaw(c_B, beta, w0))
+        raise ValueError("beta is required with c_B: the smoothed Bayes-risk gap is Delta_mu(w) >= c_B w^-beta")
+    params.update(c_B=float(c_B), beta=float(beta))
+    return WindowBound("kl_mu", upper, PowerLaw(c_B, beta, w0), achievable_from=achievable_from,
+                       converse_from=f"BR in KL_mu (Delta_mu(w) >= c_B w^-beta), for policies where {SUFFIX_ONLY}",
+                       parameters=params)
+
+
+@dataclass(frozen=True)
+class ExponentRow:
+    """One distortion's exponents, for D(w) ~ w^-exponent (a window for eps scales as eps^(-1/exponent)).
+
+    `achievable` is None when nothing bounds the sliding window from above in this
+    distortion (unsmoothed KL can be infinite); `converse` is None when no hypothesis
+    bounds every suffix-only policy from below. The `*_from` fields name the hypotheses.
+    """
+
+    distortion: str
+    achievable: float | None
+    achievable_from: str
+    converse: float | None
+    converse_from: str
+
+    @property
+    def matched(self) -> bool:
+        """Both exponents known and equal: a Theta(eps^(-1/exponent)) window in this distortion."""
+        return (self.achievable is not None and self.converse is not None
+                and bool(np.isclose(self.converse, self.achievable, rtol=1e-12, atol=0.0)))
+
+    @property
+    def gap_factor(self) -> float | None:
+        """converse / achievable (1 when matched, 2 for the factor-of-two gap), None if either is unknown."""
+        if self.achievable is None or self.converse is None:
+            return None
+        return self.converse / self.achievable
+
+    @property
+    def reason(self) -> str:
+        name = {"tv": "TV", "kl_mu": "KL_mu", "kl": "KL"}[self.distortion]
+        if self.matched:
+            return f"{name}: exponents meet at {self.achievable:g}: Theta(eps^(-1/{self.achievable:g}))"
+        if self.achievable is None and self.converse is None:
+            return f"{name}: no bound in either direction from these hypotheses"
+        if self.achievable is None:
+            return f"{name}: converse exponent {self.converse:g} ({self.converse_from}); no achievability in {name}"
+        if self.converse is None:
+            return f"{name}: achievable exponent {self.achievable:g}; no converse ({self.converse_from})"
+        return (f"{name}: achievable {self.achievable:g} ({self.achievable_from}) and converse {self.converse:g} "
+                f"({self.converse_from}) differ by a factor {self.gap_factor:g}")
 
 
 @dataclass(frozen=True)
 class ExponentTable:
-    """Which exponents the hypotheses give, for the distortion D(w) ~ w^-exponent.
-
-    A window for distortion eps scales as eps^(-1/exponent). `converse_*` is
-    None when no hypothesis bounds the distortion from below. `gap_factor_kl`
-    = converse_kl / achievable_kl (1 when matched; 2 is the factor-of-two gap).
-    """
+    """The exponent bookkeeping of `exponents`: one `ExponentRow` per distortion (TV, KL_mu, KL)."""
 
     alpha: float
     reg: bool
     fd: bool
+    beta_tv: float | None
+    beta_mu: float | None
     beta: float | None
-    achievable_tv: float
-    converse_tv: float | None
-    achievable_kl: float
-    converse_kl: float | None
-    matched_kl: bool
-    gap_factor_kl: float | None
-    reason: str
+    rows: tuple[ExponentRow, ...]
+
+    def row(self, distortion: str) -> ExponentRow:
+        for r in self.rows:
+            if r.distortion == distortion:
+                return r
+        raise KeyError(distortion)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(r.reason for r in self.rows)
 
 
-def exponents(alpha: float, *, reg: bool, fd: bool, beta: float | None = None) -> ExponentTable:
-    """Exponent bookkeeping under two-sided PTS with exponent alpha (TV).
+def _converse(candidates: list[tuple[float | None, str]], none_reason: str) -> tuple[float | None, str]:
+    """The strongest lower law among the candidates: the smallest exponent (it decays slowest)."""
+    known = [(e, why) for e, why in candidates if e is not None]
+    if not known:
+        return None, none_reason
+    return min(known, key=lambda item: item[0])
 
-    - TV achievability: alpha. KL_mu achievability: 2 alpha under REG, alpha without.
-    - FD (delta <= K Delta_TV) with the lower half of PTS gives Delta_TV >= (c/K) w^-alpha,
-      so TV converse alpha, and by Pinsker + Jensen a KL converse with exponent 2 alpha.
-    - BR with exponent beta gives a KL converse beta; with both, the stronger
-      (slower) lower law, min(beta, 2 alpha), is the converse.
-    Matched iff converse == achievable: FD and REG together make them meet.
+
+def exponents(
+    alpha: float, *, reg: bool, fd: bool, beta_tv: float | None = None, beta_mu: float | None = None,
+    beta: float | None = None,
+) -> ExponentTable:
+    """Exponent bookkeeping under two-sided PTS with exponent alpha (TV), in TV, KL_mu and KL.
+
+    Achievability (the sliding window): TV alpha; KL_mu 2 alpha under REG, alpha
+    without; KL none (unsmoothed KL of a truncation can be infinite).
+    Converse, each from a lower law on the Bayes-risk gap *in the same distortion*:
+      TV     beta_tv (BR on Delta_TV); alpha from FD (Delta_TV >= delta / K)
+      KL_mu  beta_mu (BR on Delta_mu); 2 alpha from FD and the smoothed Pinsker
+             inequality Delta_mu >= 2 (1-mu)^2 Delta_TV^2
+      KL     beta (BR on the unsmoothed Delta); 2 alpha from FD and Pinsker.
+    BR on Delta gives no KL_mu converse, because Delta_mu <= Delta. With several
+    candidates the smallest exponent (the slowest lower law) is the converse.
+    Refused as contradictory: a converse exponent below the achievable one in its
+    distortion, beta_mu < beta (Delta_mu <= Delta), and beta or beta_mu above 2 beta_tv
+    (Pinsker: Delta >= 2 Delta_TV^2).
     """
     a = float(positive("alpha", alpha))
-    b = None if beta is None else float(positive("beta", beta))
-    achievable_kl = 2 * a if reg else a
-    candidates = [e for e in (b, 2 * a if fd else None) if e is not None]
-    converse_kl = min(candidates) if candidates else None
-    if converse_kl is not None and converse_kl < achievable_kl * (1 - 1e-12):
-        raise ValueError(
-            f"beta={converse_kl:g} is below the achievable KL exponent {achievable_kl:g}: "
-            "a lower bound cannot decay slower than an upper bound on the same curve"
-        )
-    matched = converse_kl is not None and bool(np.isclose(converse_kl, achievable_kl))
-    gap = None if converse_kl is None else converse_kl / achievable_kl
-    if matched:
-        reason = "achievability and converse meet: Theta(eps^(-1/%g)) in KL_mu" % achievable_kl
-    elif converse_kl is None:
-        reason = "no converse: assume FD or give the Bayes-risk exponent beta"
-    elif not reg:
-        reason = "without REG, achievability only reaches exponent alpha: a factor-of-two gap"
-    else:
-        reason = f"converse exponent {converse_kl:g} exceeds achievable {achievable_kl:g}"
-    return ExponentTable(
-        alpha=a,
-        reg=reg,
-        fd=fd,
-        beta=b,
-        achievable_tv=a,
-        converse_tv=a if fd else None,
-        achievable_kl=achievable_kl,
-        converse_kl=converse_kl,
-        matched_kl=matched,
-        gap_factor_kl=gap,
-        reason=reason,
-    )
+    b_tv, b_mu, b = (None if x is None else float(positive(n, x))
+                     for n, x in (("beta_tv", beta_tv), ("beta_mu", beta_mu), ("beta", beta)))
+    if b_mu is not None and b is not None and b_mu < b * (1 - 1e-12):
+        raise ValueError(f"beta_mu = {b_mu:g} < beta = {b:g}: the smoothed gap Delta_mu <= Delta cannot decay slower")
+    for name, e in (("beta_mu", b_mu), ("beta", b)):
+        if e is not None and b_tv is not None and e > 2 * b_tv * (1 + 1e-12):
+            raise ValueError(f"{name} = {e:g} > 2 beta_tv = {2 * b_tv:g}: Pinsker (gap >= 2 Delta_TV^2) "
+                             "forbids the KL gap to decay faster than twice the TV gap")
+    fd_why = "FD and two-sided PTS"
+    rows = [
+        ExponentRow("tv", a, "PTS", *_converse(
+            [(b_tv, "BR in TV (Delta_TV)"), (a if fd else None, fd_why)],
+            "no lower law for Delta_TV: give beta_tv or assume FD")),
+        ExponentRow("kl_mu", 2 * a if reg else a,
+                    "PTS, REG and the sandwich" if reg else "PTS and the sandwich (no REG)", *_converse(
+                        [(b_mu, "BR in KL_mu (Delta_mu)"), (2 * a if fd else None, fd_why + " and smoothed Pinsker")],
+                        "no lower law for Delta_mu: give beta_mu or assume FD (BR on the unsmoothed Delta "
+                        "says nothing in KL_mu)")),
+        ExponentRow("kl", None, "none: unsmoothed KL of a truncation is unbounded", *_converse(
+            [(b, "BR in KL (Delta)"), (2 * a if fd else None, fd_why + " and Pinsker")],
+            "no lower law for Delta: give beta or assume FD")),
+    ]
+    for row in rows:
+        if row.achievable is not None and row.converse is not None and row.converse < row.achievable * (1 - 1e-12):
+            raise ValueError(
+                f"{row.distortion} converse exponent {row.converse:g} ({row.converse_from}) is below the achievable "
+                f"exponent {row.achievable:g}: a lower bound cannot decay slower than an upper bound on the same curve"
+            )
+    return ExponentTable(a, bool(reg), bool(fd), b_tv, b_mu, b, tuple(rows))
 
 
-def theta_band_tv(eps: ArrayLike, *, c: ArrayLike, C: ArrayLike, alpha: ArrayLike) -> ThetaBand:
-    """Vectorised TV band over arrays of (eps, c, C, alpha), broadcast together.
+def theta_band_tv(eps: ArrayLike, *, C: ArrayLike, alpha: ArrayLike, c_B: ArrayLike) -> ThetaBand:
+    """Vectorised TV band over arrays of (eps, C, alpha, c_B), broadcast together.
 
-        (c / (2 eps))^(1/alpha) <= w*(eps) <= ceil((C / eps)^(1/alpha))
+        (c_B / (2 eps))^(1/alpha) <= w*(eps) <= ceil((C / eps)^(1/alpha))
 
-    c is the lower constant of Delta_TV (BR in TV), C the PTS constant, eps in (0, 1].
+    C is the PTS constant, c_B the lower constant of Delta_TV (BR in TV with the
+    exponent alpha), eps in (0, 1]. The lower end holds for suffix-only policies.
     """
     eps = in_unit_half_open("eps", eps)
-    eps, c, C, alpha = broadcast(eps=eps, c=positive("c", c), C=positive("C", C), alpha=positive("alpha", alpha))
-    if (c / 2 > C).any():
-        raise ValueError("c / 2 must be <= C: the converse cannot exceed the achievability")
-    return ThetaBand(eps=eps, lower=(c / (2 * eps)) ** (1.0 / alpha), upper=power_window(eps, C, alpha))
+    eps, C, alpha, c_B = broadcast(eps=eps, C=positive("C", C), alpha=positive("alpha", alpha),
+                                   c_B=positive("c_B", c_B))
+    if (c_B / 2 > C).any():
+        raise ValueError("c_B / 2 must be <= C: the converse cannot exceed the achievability")
+    return ThetaBand(eps=eps, lower=(c_B / (2 * eps)) ** (1.0 / alpha), upper=power_window(eps, C, alpha))
 
 
 def achievable_window_tv(eps: ArrayLike, *, C: ArrayLike, alpha: ArrayLike) -> NDArray[np.float64]:

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from wzbounds import blockmarkov, symbolic
+from wzbounds import blockmarkov
 from wzbounds._grid import parse_grid, parse_whole_grid
 from wzbounds._output import CliError, OneLineParser, emit, rows_of
 from wzbounds.cli_rd import add_commands as add_rd_commands
 from wzbounds.cli_synth import add_commands
-from wzbounds.bounds import WindowBound, exponents, sliding_window_kl, sliding_window_tv
+from wzbounds.bounds import SUFFIX_ONLY, WindowBound, exponents, sliding_window_kl, sliding_window_tv
 from wzbounds.memory import GEOMETRIES, KVGeometry, cache_memory, geometry
 
 EXAMPLES = """\
@@ -39,6 +39,7 @@ examples:
   wzbounds bound band --alpha 0.38 --C 1 --c 0.4 --eps 1e-1:1e-3:5 --layers 24 --kv-heads 2 --head-dim 64
   wzbounds bound blockmarkov --alpha 0.44 --b 16,256,4096
   wzbounds bound exponents --alpha 0.44 --reg --fd
+  wzbounds bound exponents --alpha 0.44 --reg --beta-mu 0.9 --beta-tv 0.44
 """
 
 
@@ -61,19 +62,12 @@ def _bound(args: argparse.Namespace) -> WindowBound:
     if args.distortion == "tv":
         if args.R is not None or args.mu is not None:
             raise CliError("--R and --mu apply to --distortion kl only")
-        c_B = args.C if args.c is None else args.c
-        return sliding_window_tv(args.C, args.alpha, c_B=c_B, beta=args.beta, w0=args.w0)
+        return sliding_window_tv(args.C, args.alpha, c_B=args.c, beta=args.beta, w0=args.w0)
     if args.V is None or args.mu is None:
         raise CliError("--distortion kl needs --V (vocabulary size) and --mu (smoothing)")
     return sliding_window_kl(
         args.C, args.alpha, V=args.V, mu=args.mu, R=args.R, c_B=args.c, beta=args.beta, w0=args.w0
     )
-
-
-C_DEFAULT_NOTE = (
-    "--c not given: c_B = C, i.e. the law taken as exact (delta(w) = C w^-alpha) and the model's "
-    "truncation Bayes-optimal (FD with K = 1); pass --c with a measured Bayes-risk constant"
-)
 
 
 def _params(args: argparse.Namespace, kv: KVGeometry) -> dict[str, Any]:
@@ -85,11 +79,12 @@ def _params(args: argparse.Namespace, kv: KVGeometry) -> dict[str, Any]:
 
 
 def _notes(args: argparse.Namespace, bound: WindowBound) -> list[str]:
-    if bound.distortion == "tv" and args.c is None:
-        return [C_DEFAULT_NOTE]
+    """Which hypothesis gives each end; how to get a converse when there is none."""
+    notes = bound.describe()
     if bound.converse is None:
-        return ["no converse: give --c and --beta (Bayes-risk gap c_B w^-beta in KL_mu) for the band's lower end"]
-    return []
+        gap = "Delta_TV(w) >= c_B w^-beta" if bound.distortion == "tv" else "Delta_mu(w) >= c_B w^-beta"
+        notes.append(f"for a lower end give --c (and --beta): the Bayes-risk gap's lower law {gap}")
+    return notes
 
 
 def _whole(x: np.ndarray) -> list[int | None]:
@@ -116,9 +111,10 @@ def cmd_window(args: argparse.Namespace) -> None:
     cols: dict[str, Any] = {
         "eps": eps,
         "window": _whole(window),
-        "band_lower": bound.converse_window(eps) if bound.converse else np.full(eps.shape, np.nan),
         "band_upper": _whole(window),
     }
+    if bound.converse is not None:
+        cols["band_lower"] = bound.converse_window(eps)
     cols.update(_memory_columns("", window, args, kv))
     emit(args, "bound window", _params(args, kv), rows_of(cols), _notes(args, bound))
 
@@ -140,7 +136,8 @@ def cmd_distortion(args: argparse.Namespace) -> None:
 def cmd_band(args: argparse.Namespace) -> None:
     bound, kv = _bound(args), _kv(args)
     if bound.converse is None:
-        raise CliError("the band needs a converse: give --c (and --beta for --distortion kl)")
+        raise CliError("the band needs a converse: give --c, the Bayes-risk gap's lower constant "
+                       "(and --beta for --distortion kl)")
     band = bound.band(parse_grid("eps", args.eps))
     cols: dict[str, Any] = {"eps": band.eps, "lower": band.lower, "upper": _whole(band.upper), "ratio": band.ratio}
     cols.update(_memory_columns("lower_", band.lower, args, kv))
@@ -148,8 +145,10 @@ def cmd_band(args: argparse.Namespace) -> None:
     up, lo = bound.achievability, bound.converse
     notes = [f"band: ({lo.C:g}/eps)^(1/{lo.alpha:g}) <= w*(eps) <= ceil(({up.C:g}/eps)^(1/{up.alpha:g}))"]
     notes += _notes(args, bound)
-    if bound.distortion == "tv":
-        notes.append(f"closed form of the ratio as eps -> 0: {symbolic.band_ratio_tv}")
+    if bound.distortion == "tv" and np.isclose(lo.alpha, up.alpha, rtol=1e-12, atol=0.0):
+        from wzbounds import symbolic
+
+        notes.append(f"closed form of the ratio upper/lower: {symbolic.band_ratio_tv}")
     emit(args, "bound band", _params(args, kv), rows_of(cols), notes)
 
 
@@ -181,9 +180,16 @@ def cmd_blockmarkov(args: argparse.Namespace) -> None:
 
 
 def cmd_exponents(args: argparse.Namespace) -> None:
-    table = exponents(args.alpha, reg=args.reg, fd=args.fd, beta=args.beta)
-    row = {k: v for k, v in vars(table).items() if k != "reason"}
-    emit(args, "bound exponents", {"alpha": args.alpha, "beta": args.beta}, [row], [table.reason])
+    table = exponents(args.alpha, reg=args.reg, fd=args.fd, beta_tv=args.beta_tv, beta_mu=args.beta_mu,
+                      beta=args.beta)
+    rows = [{"distortion": r.distortion, "achievable": r.achievable, "achievable_from": r.achievable_from,
+             "converse": r.converse, "converse_from": r.converse_from, "matched": r.matched,
+             "gap_factor": r.gap_factor} for r in table.rows]
+    params = {"alpha": args.alpha, "reg": args.reg, "fd": args.fd, "beta_tv": args.beta_tv,
+              "beta_mu": args.beta_mu, "beta": args.beta}
+    notes = [r.reason for r in table.rows]
+    notes.append(f"converses hold for policies where {SUFFIX_ONLY}")
+    emit(args, "bound exponents", params, rows, notes)
 
 
 def _law_options(p: argparse.ArgumentParser) -> None:
@@ -191,9 +197,10 @@ def _law_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--alpha", type=float, required=True, help="TV decay exponent alpha > 0 (PTS)")
     g.add_argument("--C", type=float, default=1.0, help="PTS constant: delta(w) <= C w^-alpha (default 1)")
     g.add_argument(
-        "--c", type=float, help="Bayes-risk lower constant c_B: Delta(w) >= c_B w^-beta (the converse; TV default: C)"
+        "--c", type=float, help="Bayes-risk lower constant c_B of the gap in the same distortion: Delta_TV(w) >= "
+        "c_B w^-beta (TV) or Delta_mu(w) >= c_B w^-beta (KL_mu); without it there is no converse"
     )
-    g.add_argument("--beta", type=float, help="Bayes-risk exponent (default alpha for TV; required for KL with --c)")
+    g.add_argument("--beta", type=float, help="Bayes-risk exponent of that gap (TV default: alpha; required for KL)")
     g.add_argument("--w0", type=float, default=1.0, help="smallest window where the law holds (default 1)")
     g.add_argument("--distortion", choices=("tv", "kl"), default="tv", help="TV (default) or smoothed KL_mu")
     g.add_argument("--V", type=int, help="vocabulary size (KL constant; raw bits)")
@@ -239,7 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eps", help="target average distortion(s): gives the shortest block reaching each")
     p = add("exponents", "which hypotheses make achievability and converse meet", cmd_exponents)
     p.add_argument("--alpha", type=float, required=True, help="TV exponent alpha > 0")
-    p.add_argument("--beta", type=float, help="Bayes-risk exponent in KL, if known")
+    p.add_argument("--beta-tv", type=float, help="exponent of a lower law for Delta_TV (BR in TV): a TV converse")
+    p.add_argument("--beta-mu", type=float,
+                   help="exponent of a lower law for the smoothed gap Delta_mu (BR in KL_mu): a KL_mu converse")
+    p.add_argument("--beta", type=float,
+                   help="exponent of a lower law for the unsmoothed gap Delta (BR in KL): a KL converse only")
     p.add_argument("--reg", action="store_true", help="assume REG: E TV^2 <= R (E TV)^2")
     p.add_argument("--fd", action="store_true", help="assume FD: delta(w) <= K Delta_TV(w)")
     add_commands(top, fmt)

@@ -32,7 +32,7 @@ examples:
 
 CHECK_EXAMPLES = """\
 CURVES.csv holds one row per (sample, window):
-  sample,window,tv[,kl][,bayes_kl][,bayes_tv]
+  sample,window,tv[,kl][,bayes_kl][,bayes_kl_mu][,bayes_tv]
 with every sample measured at every window; a first line '# mu=0.1' (or
 --mu) gives the smoothing of the kl column.
 
@@ -186,7 +186,7 @@ def add_commands(top: argparse._SubParsersAction, fmt: type) -> None:
         p.set_defaults(func=cmd_synth)
     check = top.add_parser("check", help="run the assumption checker on your own curves (CSV)",
                            description=__doc__, epilog=CHECK_EXAMPLES, formatter_class=fmt)
-    check.add_argument("curves", help="CSV file: sample,window,tv[,kl][,bayes_kl][,bayes_tv]")
+    check.add_argument("curves", help="CSV file: sample,window,tv[,kl][,bayes_kl][,bayes_kl_mu][,bayes_tv]")
     check.add_argument("--mu", type=float, help="KL smoothing of the kl column (or '# mu=...' in the file)")
     _common(check)
     check.set_defaults(func=cmd_check)

@@ -5,15 +5,20 @@ load from CSV, and that the fitting and assumption checks consume. Every
 array is (n_samples, n_windows); rows are samples (documents or prefixes),
 which are the units the bootstrap resamples.
 
-    tv        TV(p_t, p_t^(w)) per sample and window       (required)
-    kl        KL_mu(p_t, p_t^(w)), smoothing `mu`            (optional)
-    bayes_kl  KL(p_t || pbar_t^(w)), the Bayes-risk gap      (optional, nats)
-    bayes_tv  TV(p_t, pbar_t^(w))                            (optional)
+    tv           TV(p_t, p_t^(w)) per sample and window          (required)
+    kl           KL_mu(p_t, p_t^(w)), smoothing `mu`               (optional, nats)
+    bayes_kl     KL(p_t || pbar_t^(w)), the Bayes-risk gap Delta   (optional, nats)
+    bayes_kl_mu  KL_mu(p_t, pbar_t^(w)), the smoothed gap Delta_mu (optional, nats)
+    bayes_tv     TV(p_t, pbar_t^(w)), the TV gap Delta_TV          (optional)
+
+Each converse needs the gap in its own distortion: Delta for KL, Delta_mu
+for KL_mu (Delta_mu <= Delta, so a lower law on Delta says nothing in
+KL_mu), Delta_TV for TV.
 
 CSV format (`read_csv` / `write_csv`): a header and one row per
-(sample, window): `sample,window,tv[,kl][,bayes_kl][,bayes_tv]`; every
-sample must have every window. `mu` is given separately (a `# mu=0.1`
-comment line, or the `mu` argument).
+(sample, window): `sample,window,tv[,kl][,bayes_kl][,bayes_kl_mu][,bayes_tv]`;
+every sample must have every window. `mu` is given separately (a `# mu=0.1`
+comment line, or the `mu` argument) and applies to kl and bayes_kl_mu.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from wzbounds._checks import in_open_unit, whole_at_least
 
-OPTIONAL = ("kl", "bayes_kl", "bayes_tv")
+OPTIONAL = ("kl", "bayes_kl", "bayes_kl_mu", "bayes_tv")
+SMOOTHED = ("kl", "bayes_kl_mu")
 
 
 def _panel(name: str, values: ArrayLike, shape: tuple[int, int], high: float | None) -> NDArray[np.float64]:
@@ -53,6 +59,7 @@ class Curves:
     mu: float | None = None
     bayes_kl: NDArray[np.float64] | None = None
     bayes_tv: NDArray[np.float64] | None = None
+    bayes_kl_mu: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         w = whole_at_least("windows", self.windows, 1)
@@ -70,9 +77,10 @@ class Curves:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _panel(name, value, shape, 1.0 if name == "bayes_tv" else None))
-        if self.kl is not None:
+        smoothed = [n for n in SMOOTHED if getattr(self, n) is not None]
+        if smoothed:
             if self.mu is None:
-                raise ValueError("mu is required with kl: kl holds KL_mu, the smoothed KL")
+                raise ValueError(f"mu is required with {' and '.join(smoothed)}: they hold the smoothed KL_mu")
             object.__setattr__(self, "mu", float(in_open_unit("mu", self.mu)))
 
     @property
@@ -84,7 +92,7 @@ class Curves:
         return self.panel(name).mean(axis=0)
 
     def panel(self, name: str) -> NDArray[np.float64]:
-        """The (n_samples, n_windows) array of curve `name` ("tv", "kl", "bayes_kl", "bayes_tv")."""
+        """The (n_samples, n_windows) array of curve `name` ("tv", "kl", "bayes_kl", "bayes_kl_mu", "bayes_tv")."""
         value = getattr(self, name, None)
         if name not in ("tv", *OPTIONAL) or value is None:
             raise ValueError(f"curve {name!r} is not available; have {self.available()}")

@@ -30,11 +30,14 @@ def power_window(
     """Smallest whole w >= w0 with C w^-alpha <= eps, over broadcast arrays:
 
         w(eps) = max(w0, ceil((C / eps)^(1/alpha)))      [tokens]
+
+    inf where the window exceeds the float64 range.
     """
     eps, C, alpha = positive("eps", eps), positive("C", C), positive("alpha", alpha)
     w0 = at_least("w0", w0, 1.0)
     law = lambda w: C * w**-alpha  # noqa: E731
-    return _smallest_whole(_window_floor((C / eps) ** (1.0 / alpha), w0), law, eps, w0)
+    with np.errstate(over="ignore"):  # a window beyond float64 is inf: no finite window reaches eps
+        return _smallest_whole(_window_floor((C / eps) ** (1.0 / alpha), w0), law, eps, w0)
 
 
 def _smallest_whole(w: NDArray, law, eps: NDArray, w0: ArrayLike) -> NDArray[np.float64]:

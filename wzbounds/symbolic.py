@@ -4,8 +4,13 @@ Every numeric evaluator in wzbounds has its expression here; the tests
 lambdify these and compare them with the numeric functions on random grids
 (symbolic == numeric). Windows are the real solutions, before the ceiling.
 
-Symbols (all positive): alpha, beta (exponents), C, c, c_B (constants),
-eps (target distortion), w, b (tokens), mu (smoothing), V (alphabet), R (REG).
+Symbols (all positive): alpha (PTS exponent), beta (Bayes-risk exponent),
+C (PTS constant), c_B (Bayes-risk lower constant, in the bound's own
+distortion: Delta_TV for TV, Delta_mu for KL_mu), eps (target distortion),
+w, b (tokens), mu (smoothing), V (alphabet), R (REG).
+
+Importing this module imports sympy (about half a second); `import wzbounds`
+does not, and loads it only when `wzbounds.symbolic` is first used.
 """
 
 from __future__ import annotations
@@ -14,9 +19,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-alpha, beta, C, c, c_B, eps, w, b, mu, V, R = sp.symbols(
-    "alpha beta C c c_B epsilon w b mu V R", positive=True
-)
+alpha, beta, C, c_B, eps, w, b, mu, V, R = sp.symbols("alpha beta C c_B epsilon w b mu V R", positive=True)
 r, k = sp.symbols("r k", integer=True, nonnegative=True)
 
 power_law = C * w**-alpha
@@ -28,14 +31,34 @@ reverse_pinsker_constant = V * (1 - mu) ** 2 / mu
 reverse_pinsker_constant_binary = 2 * (1 - mu) ** 2 / (mu * (2 - mu))
 
 achievable_window_tv = (C / eps) ** (1 / alpha)
-converse_window_tv = (c / (2 * eps)) ** (1 / alpha)
-band_ratio_tv = sp.simplify(achievable_window_tv / converse_window_tv)
+# TV converse: Delta_TV(w) >= c_B w^-beta and E TV >= Delta_TV / 2
+converse_window_tv = (c_B / (2 * eps)) ** (1 / beta)
+# the band's width when both ends share the exponent alpha: (2 C / c_B)^(1/alpha)
+band_ratio_tv = (2 * C / c_B) ** (1 / alpha)
 
 kl_constant_reg = reverse_pinsker_constant * R * C**2
 kl_constant_no_reg = reverse_pinsker_constant * C
 achievable_window_kl_reg = (kl_constant_reg / eps) ** (1 / (2 * alpha))
 achievable_window_kl_no_reg = (kl_constant_no_reg / eps) ** (1 / alpha)
+# KL_mu converse: Delta_mu(w) = E KL_mu(p, pbar) >= c_B w^-beta (the smoothed gap, not Delta)
 converse_window_kl = (c_B / eps) ** (1 / beta)
+
+
+def reverse_pinsker(V_value: int) -> sp.Expr:
+    """K(V, mu) for a given alphabet size: the binary constant at V = 2, V (1-mu)^2 / mu above."""
+    return reverse_pinsker_constant_binary if int(V_value) == 2 else reverse_pinsker_constant.subs(V, int(V_value))
+
+
+def kl_achievable_window(V_value: int, reg: bool) -> sp.Expr:
+    """The KL_mu sliding window for a given alphabet size, in C, alpha, mu (and R under REG):
+
+        REG:     (K(V,mu) R C^2 / eps)^(1/(2 alpha))
+        no REG:  (K(V,mu) C / eps)^(1/alpha)
+    """
+    K = reverse_pinsker(V_value)
+    if reg:
+        return (K * R * C**2 / eps) ** (1 / (2 * alpha))
+    return (K * C / eps) ** (1 / alpha)
 
 kappa = (2 ** (1 - alpha) - 1) / (1 - alpha)
 block_average_sum = C / b * sp.Sum((b + r) ** -alpha, (r, 0, b - 1))

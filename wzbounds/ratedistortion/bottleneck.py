@@ -16,7 +16,10 @@ I(S; U | Q) + beta H(X | U, Q) is decreased by alternating
     p(u | s)     ∝ exp( sum_q p(q | s) [ log r(u | q) + beta sum_x p(x | s, q) log post(x | u, q) ] ).
 
 The problem is not convex (as for every bottleneck): the iteration reaches a
-stationary point; `restarts` keeps the best of several seeded starts.
+stationary point. It is started from the two corners every bottleneck has,
+U = S (the identity encoder: rate I(S; S | Q), no excess) and U constant
+(no rate, excess I(X; S | Q)), and from `restarts` seeded random encoders;
+the best Lagrangian wins, so the result is never worse than either corner.
 """
 
 from __future__ import annotations
@@ -65,10 +68,15 @@ def side_info_bottleneck(
     pq = psq.sum(axis=0)
     ps_q = np.where(pq[None, :] > 0, psq / np.where(pq > 0, pq, 1)[None, :], 0.0)
     h_x_sq = _entropy_terms(p) - _entropy_terms(psq)  # H(X | S, Q)
+    if n_u < 1:
+        raise ValueError(f"n_u must be >= 1; got {n_u}")
     best = None
     rng = np.random.default_rng(seed)
-    for _ in range(restarts):
-        enc = rng.dirichlet(np.ones(n_u), size=ns)
+    identity = np.eye(ns, n_u) if n_u >= ns else None
+    constant = np.eye(1, n_u).repeat(ns, axis=0)
+    starts = [s for s in (identity, constant) if s is not None]
+    starts += [rng.dirichlet(np.ones(n_u), size=ns) for _ in range(restarts)]
+    for enc in starts:
         previous = np.inf
         for _ in range(max_iter):
             r = np.einsum("sq,su->qu", ps_q, enc)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from wzbounds._checks import as_float_array, distribution
+from wzbounds._checks import as_float_array, at_least, distribution, positive
 from wzbounds.ratedistortion._lse import log_matmul_exp, logsumexp
 from wzbounds.ratedistortion._squarem import squarem
 from wzbounds.ratedistortion.blahut import RDPoint, blahut_arimoto, check_distortion
@@ -223,16 +223,22 @@ def dsbs(p: float) -> NDArray[np.float64]:
 
 
 def binary_entropy(x: ArrayLike) -> NDArray[np.float64]:
-    """h(x) in nats."""
-    x = np.asarray(x, dtype=np.float64)
+    """h(x) = -x log x - (1-x) log(1-x) in nats, x in [0, 1]."""
+    x = as_float_array("x", x)
+    bad = (x < 0) | (x > 1)
+    if bad.any():
+        raise ValueError(f"x must be a probability in [0, 1]; got {float(x[bad].flat[0])!r}")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where((x > 0) & (x < 1), -x * np.log(x) - (1 - x) * np.log1p(-x), 0.0)
 
 
 def dsbs_wyner_ziv(p: float, D: ArrayLike) -> NDArray[np.float64]:
     """Closed form (Wyner-Ziv 1976): the lower convex envelope of g(D) = h(p * D) - h(D) on
-    [0, p) and the point (p, 0), p * D = p(1 - D) + D(1 - p). Nats."""
-    D = np.asarray(D, dtype=np.float64)
+    [0, p) and the point (p, 0), p * D = p(1 - D) + D(1 - p). Nats; p in (0, 1/2), D >= 0
+    (an expected Hamming distortion; R = 0 from D = p on)."""
+    if not 0 < p < 0.5:
+        raise ValueError(f"p must be in (0, 0.5); got {p!r}")
+    D = at_least("D", D, 0.0)
     g = lambda t: binary_entropy(p * (1 - t) + t * (1 - p)) - binary_entropy(t)  # noqa: E731
     grid = np.linspace(0.0, p, 20001)[:-1]
     gv = g(grid)
@@ -244,6 +250,12 @@ def dsbs_wyner_ziv(p: float, D: ArrayLike) -> NDArray[np.float64]:
 
 
 def gaussian_wyner_ziv(variance: float, rho: float, D: ArrayLike) -> NDArray[np.float64]:
-    """R_WZ(D) = R_X|Y(D) = max(0, 1/2 log(sigma^2 (1 - rho^2) / D)) nats, jointly Gaussian, squared error."""
-    D = np.asarray(D, dtype=np.float64)
+    """R_WZ(D) = R_X|Y(D) = max(0, 1/2 log(sigma^2 (1 - rho^2) / D)) nats, jointly Gaussian, squared error.
+
+    variance = sigma^2 > 0 (of X), rho in (-1, 1) the correlation of X and Y, D > 0.
+    """
+    variance = float(positive("variance", variance))
+    if not -1 < rho < 1:
+        raise ValueError(f"rho must be a correlation in the open interval (-1, 1); got {rho!r}")
+    D = positive("D", D)
     return np.maximum(0.0, 0.5 * np.log(variance * (1 - rho**2) / D))

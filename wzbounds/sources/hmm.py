@@ -118,15 +118,16 @@ class RenewalHMM(ContextSource):
         return x
 
     def sample_curves(self, windows: ArrayLike, n: int, rng: np.random.Generator, mu: float = 0.1) -> Curves:
-        """Exact per-sample TV, KL_mu and Bayes-risk gap at the end of n paths of `context` tokens."""
+        """Exact per-sample TV, KL_mu and the Bayes-risk gaps (Delta, Delta_mu, Delta_TV) at the end of
+        n paths of `context` tokens."""
         w, mu, x = self._paths(windows, n, rng, mu)
         full = self._filter(x)
         window_laws = np.stack([self._filter(x[:, self.context - int(wi):]) for wi in w], axis=1)
+        # the window filter's law is pbar^(w) = E[p | last w tokens], so the sliding window's
+        # distortions are the Bayes-risk gaps in each distortion (checked by brute force in the tests)
         t = tv(full[:, None], window_laws)
-        return Curves(
-            w, t, kl=smoothed_kl(full[:, None], window_laws, mu), mu=mu,
-            bayes_kl=kl(full[:, None], window_laws), bayes_tv=t,
-        )
+        kl_mu = smoothed_kl(full[:, None], window_laws, mu)
+        return Curves(w, t, kl=kl_mu, mu=mu, bayes_kl=kl(full[:, None], window_laws), bayes_kl_mu=kl_mu, bayes_tv=t)
 
 
 class MarkovHMM(RenewalHMM):

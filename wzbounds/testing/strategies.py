@@ -5,7 +5,7 @@ divergences and predictors with the same generators wzbounds is tested with.
 Requires `hypothesis` (the `test` extra).
 
     from hypothesis import given
-    from wzbounds.strategies import distributions
+    from wzbounds.testing.strategies import distributions
 
     @given(distributions(V=5))
     def test_sums_to_one(p): ...

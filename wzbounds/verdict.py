@@ -1,0 +1,94 @@
+"""The one verdict type: what a check decided about a claim, from which numbers, and why.
+
+Every claim wzbounds decides (a conformance check on a bound, a hypothesis
+on measured curves, a validation claim on a real model) returns a `Verdict`:
+
+    outcome   "holds", "fails" or "inconclusive"
+    reason    one sentence a user can quote
+    interval  (low, high) of the quantity the claim is about, when it is an estimate
+    numbers   the other numbers the decision used (named)
+
+A claim about an estimated quantity is decided from its interval: it holds
+when the whole interval lies on the claim's side, fails when the whole
+interval lies on the other side, and is inconclusive otherwise. The data
+never "fail" a claim they cannot decide (`decide_interval`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+HOLDS = "holds"
+FAILS = "fails"
+INCONCLUSIVE = "inconclusive"
+OUTCOMES = (HOLDS, FAILS, INCONCLUSIVE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A decided claim (see the module docstring)."""
+
+    claim: str
+    outcome: str
+    reason: str
+    interval: tuple[float, float] | None = None
+    numbers: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}; got {self.outcome!r}")
+        if self.interval is not None:
+            low, high = (float(v) for v in self.interval)
+            if not low <= high:
+                raise ValueError(f"interval must have low <= high; got ({low!r}, {high!r})")
+            object.__setattr__(self, "interval", (low, high))
+
+    @property
+    def holds(self) -> bool | None:
+        """True (holds), False (fails) or None (inconclusive)."""
+        return {HOLDS: True, FAILS: False, INCONCLUSIVE: None}[self.outcome]
+
+    def __bool__(self) -> bool:
+        return self.outcome == HOLDS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claim": self.claim, "outcome": self.outcome, "reason": self.reason,
+                "interval": None if self.interval is None else list(self.interval), "numbers": dict(self.numbers)}
+
+
+def from_bool(claim: str, ok: bool, reason: str, **numbers: Any) -> Verdict:
+    """A verdict on an exact check (no estimate): holds or fails."""
+    return Verdict(claim, HOLDS if ok else FAILS, reason, None, numbers)
+
+
+def decide_interval(
+    claim: str, low: float, high: float, *, holds_within: tuple[float, float], reason: str, **numbers: Any
+) -> Verdict:
+    """Decide a claim "the quantity lies in [a, b]" from the quantity's interval [low, high].
+
+    holds         [low, high] within [a, b]
+    fails         [low, high] disjoint from [a, b]
+    inconclusive  otherwise: the data allow both
+    `reason` is completed with the interval and the outcome's explanation.
+    """
+    a, b = holds_within
+    if a <= low and high <= b:
+        outcome, why = HOLDS, "the whole interval lies in the claimed range"
+    elif high < a or low > b:
+        outcome, why = FAILS, "the whole interval lies outside the claimed range"
+    else:
+        outcome, why = INCONCLUSIVE, "the interval straddles the claimed range: the data cannot decide"
+    text = f"{reason}: interval [{low:.4g}, {high:.4g}], claimed [{a:.4g}, {b:.4g}]; {why}"
+    return Verdict(claim, outcome, text, (low, high), numbers)
+
+
+def decide_covers(claim: str, low: float, high: float, value: float, *, reason: str, **numbers: Any) -> Verdict:
+    """Decide "the quantity equals `value`" from its interval: holds when the interval covers
+    `value`, fails when it excludes it. An interval can never prove an equality exactly, so
+    "holds" here means "consistent with the data at the interval's level"."""
+    ok = low <= value <= high
+    why = "the interval covers it" if ok else "the interval excludes it"
+    text = f"{reason}: interval [{low:.4g}, {high:.4g}] against {value:.4g}; {why}"
+    return Verdict(claim, HOLDS if ok else FAILS, text, (low, high), numbers)
