@@ -1,6 +1,7 @@
 """Reliability: one clear line for every kind of bad command-line input, fuzzed parsers,
 and no corrupt output when the report writer is killed."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from validation.cli import main
 from validation.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
+NO_TORCH = any(importlib.util.find_spec(m) is None for m in ("torch", "transformers"))
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +90,9 @@ def test_bad_command_line_input_gives_one_clear_line(files, tmp_path, capsys, ca
         status = exc.code
     err = capsys.readouterr().err.strip()
     assert status == 2, err
-    assert "\n" not in err and message in err and "Traceback" not in err, err
+    # without the validation extra, a model command's one clear line may be that torch is missing
+    accepted = [message, *(["is not installed"] if argv[0] in ("measure", "validate") and NO_TORCH else [])]
+    assert "\n" not in err and any(m in err for m in accepted) and "Traceback" not in err, err
 
 
 WORDS = ["bound", "window", "distortion", "band", "blockmarkov", "exponents", "--alpha", "--C", "--c", "--eps",
@@ -109,6 +113,7 @@ def test_fuzzed_bound_arguments_never_crash(capsys, argv):
     assert "Traceback" not in out.err
 
 
+@pytest.mark.skipif(NO_TORCH, reason="needs torch and transformers (the validation extra)")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_killing_the_report_writer_never_leaves_a_corrupt_report(tmp_path, seed):
     corpus = tmp_path / "texts"
