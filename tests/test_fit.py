@@ -14,7 +14,7 @@ W = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], dtype=float)
 @given(st.floats(1e-3, 10), st.floats(0.05, 3))
 def test_power_fit_recovers_an_exact_power_law(C, alpha):
     f = fit.fit_power(W, C * W**-alpha)
-    assert f.alpha == pytest.approx(alpha, rel=1e-9) and f.C == pytest.approx(C, rel=1e-9)
+    assert f.alpha == pytest.approx(alpha, rel=1e-9, abs=0) and f.C == pytest.approx(C, rel=1e-9)
     assert f.log_rmse < 1e-9
 
 
@@ -22,7 +22,7 @@ def test_power_fit_recovers_an_exact_power_law(C, alpha):
 def test_geometric_fit_recovers_an_exact_geometric_law(C, rho):
     w = np.arange(1.0, 30.0)
     f = fit.fit_geometric(w, C * rho**w)
-    assert f.rho == pytest.approx(rho, rel=1e-9) and f.C == pytest.approx(C, rel=1e-9)
+    assert f.rho == pytest.approx(rho, rel=1e-9, abs=0) and f.C == pytest.approx(C, rel=1e-9)
 
 
 def test_weights_change_the_fit_towards_the_weighted_points():

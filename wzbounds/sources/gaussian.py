@@ -176,7 +176,7 @@ class ARFIMA(PACFGaussian):
     """ARFIMA(0, d, 0), 0 < d < 1/2: phi_k = d / (k - d).
 
     Delta(w) = 1/2 [lnGamma(w+1) + lnGamma(w+1-2d) - 2 lnGamma(w+1-d)]
-             = 1/2 sum_{j>=1} d^(2j)/j zeta(2j, w+1-d)        (stable for w >= 1)
+             = 1/2 sum_{j>=1} d^(2j)/j zeta(2j, w+1-d)        (no cancellation; used while d <= (w+1-d)/2)
     with d^2/(2(w+1-d)) <= Delta(w) <= d^2/(2w): beta = 1 for every d.
     """
 
@@ -208,7 +208,9 @@ class ARFIMA(PACFGaussian):
         j = np.arange(1, 41, dtype=np.float64)
         series = 0.5 * ((d ** (2 * j) / j) * special.zeta(2 * j, w[..., None] + 1 - d)).sum(axis=-1)
         closed = 0.5 * (special.gammaln(w + 1) + special.gammaln(w + 1 - 2 * d) - 2 * special.gammaln(w + 1 - d))
-        return np.where(w >= 1, series, closed).reshape(np.shape(windows))
+        # the series' terms shrink like (d / (w + 1 - d))^(2j): 40 terms reach 1e-24 while that ratio <= 1/2;
+        # beyond (w = 0 with d > 1/3) Delta >= 0.06 and the closed form no longer cancels
+        return np.where(d <= 0.5 * (w + 1 - d), series, closed).reshape(np.shape(windows))
 
     def autocovariance(self, n_lags: int) -> NDArray[np.float64]:
         """rho_k = prod_{i=1}^k (i - 1 + d)/(i - d), the closed form of ARFIMA autocorrelations."""
