@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,3 +203,17 @@ def test_rd_sequential_gaussian_rows(capsys):
     assert [r["window"] for r in rows] == sorted(r["window"] for r in rows)
     assert all(b["optimal_rate"] - a["optimal_rate"] == pytest.approx(0.5 * np.log(10), rel=1e-3, abs=0)
                for a, b in zip(rows, rows[1:]))
+
+
+def test_one_program_under_every_name():
+    """`wzbounds`, `python -m wzbounds` and `python -m validation` print the same help, with the
+    real-model commands registered as plugins (wzbounds itself never imports validation)."""
+    script = Path(sys.executable).with_name("wzbounds")
+    outputs = [subprocess.run(cmd, capture_output=True, text=True, check=True).stdout for cmd in (
+        [str(script), "--help"], [sys.executable, "-m", "wzbounds", "--help"],
+        [sys.executable, "-m", "validation", "--help"])]
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert "measure" in outputs[0] and "validate" in outputs[0]
+    out = subprocess.run([sys.executable, "-m", "wzbounds", "measure", "--resume", "--out", "x"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "unrecognized arguments: --resume" in out.stderr

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validation.cli import main
+from wzbounds.cli import main
 from validation.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
-"""`python -m validation` runs the `wzbounds` command (also under torchrun)."""
+"""`python -m validation` runs the `wzbounds` command (for torchrun, which launches modules)."""
 
 import sys
 
-from validation.cli import main
+from wzbounds.cli import main
 
 sys.exit(main())

@@ -1,22 +1,21 @@
-"""The `wzbounds` command with the real-model subcommands.
+"""The real-model subcommands of the `wzbounds` command: `measure` and `validate`.
 
-`wzbounds measure` (and `wzbounds validate`) need torch and transformers and
-live here, in `validation`; every other subcommand is the theory CLI of
-`wzbounds.cli`, which this entry point extends (wzbounds never imports
-validation).
+They need torch and transformers and live here, in `validation`; they join
+the theory CLI of `wzbounds.cli` as plugins (entry-point group
+"wzbounds.commands" in pyproject.toml), so `wzbounds`, `python -m wzbounds`
+and `python -m validation` (for torchrun) are one program, and wzbounds never
+imports validation. Fetch failures become the CLI's one-line errors here.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
+from functools import wraps
 from pathlib import Path
 
 from validation.fetch import FetchError
 from wzbounds._grid import parse_grid, parse_whole_grid
 from wzbounds._output import CliError
-from wzbounds.cli import build_parser
 
 MEASURE_EXAMPLES = """\
 examples:
@@ -34,6 +33,18 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+def _one_line_fetch_errors(cmd):
+    """A failed fetch of the embedded model or corpus is a user-facing error (one line, status 2)."""
+    @wraps(cmd)
+    def run(args: argparse.Namespace) -> None:
+        try:
+            cmd(args)
+        except FetchError as exc:
+            raise CliError(str(exc)) from None
+    return run
+
+
+@_one_line_fetch_errors
 def cmd_measure(args: argparse.Namespace) -> None:
     from validation.protocol import Protocol, run
 
@@ -84,7 +95,6 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     _runtime_options(p)
     p.add_argument("--max-batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")
     p.add_argument("--out", required=True, help="results folder (created; resumed if it holds this configuration)")
-    p.add_argument("--resume", action="store_true", help="accepted for clarity: runs always resume from --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_measure)
 
@@ -97,6 +107,7 @@ Re-running the same command resumes the measurements and rewrites the report.
 """
 
 
+@_one_line_fetch_errors
 def cmd_validate(args: argparse.Namespace) -> None:
     from validation.validate import validate
 
@@ -125,33 +136,3 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_validate)
-
-
-def build_full_parser() -> argparse.ArgumentParser:
-    parser = build_parser()
-    top = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    add_measure(top, argparse.RawDescriptionHelpFormatter)
-    add_validate(top, argparse.RawDescriptionHelpFormatter)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `wzbounds` command; returns the exit status."""
-    args = build_full_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except (ValueError, CliError, FetchError) as exc:
-        print(f"wzbounds: error: {exc}", file=sys.stderr)
-        return 2
-    except ModuleNotFoundError as exc:  # measure/validate without the validation extra
-        print(f"wzbounds: error: {exc.name} is not installed; install the validation extra "
-              "(pip install 'wzbounds[validation]', or run through dev.sh)", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("wzbounds: interrupted; finished work is saved, re-run the same command to resume", file=sys.stderr)
-        return 130
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

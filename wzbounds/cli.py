@@ -8,9 +8,15 @@
     wzbounds synth SOURCE      a synthetic source: exact curves, fits, assumption verdicts
     wzbounds check CURVES.csv  the assumption checker on your own measured curves
     wzbounds rd KIND ...       rate-distortion: R(D), Wyner-Ziv, sequential Wyner-Ziv
+    wzbounds measure / validate  real language models (the validation extra)
 
 Every subcommand prints a readable table, or JSON with --json. Bad input
 exits with status 2 and one line naming the problem.
+
+`wzbounds` and `python -m wzbounds` are this one program. The real-model
+commands are plugins: packages register a function `add(subparsers, formatter)`
+under the entry-point group "wzbounds.commands" (validation registers
+`measure` and `validate`), so wzbounds never imports validation.
 """
 
 from __future__ import annotations
@@ -255,7 +261,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fd", action="store_true", help="assume FD: delta(w) <= K Delta_TV(w)")
     add_commands(top, fmt)
     add_rd_commands(top, fmt)
+    _add_plugin_commands(top, fmt)
     return parser
+
+
+PLUGIN_GROUP = "wzbounds.commands"
+
+
+def _add_plugin_commands(top: argparse._SubParsersAction, fmt: type) -> None:
+    """Subcommands registered by installed packages under the entry-point group `PLUGIN_GROUP`."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            add = ep.load()
+        except ImportError:  # a plugin whose package is broken or half-installed: its command is absent
+            continue
+        add(top, fmt)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -267,6 +289,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, CliError) as exc:
         print(f"wzbounds: error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:  # a real-model command without the validation extra
+        print(f"wzbounds: error: {exc.name} is not installed; install the validation extra "
+              "(pip install 'wzbounds[validation]', or run through dev.sh)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wzbounds: interrupted; finished work is saved, re-run the same command to resume", file=sys.stderr)
+        return 130
     return 0
 
 
