@@ -2,9 +2,10 @@
 
 Reads the fields transformers' configs use (`num_hidden_layers`,
 `num_key_value_heads`, `head_dim`, `hidden_size`, `num_attention_heads`,
-`dtype` / `torch_dtype`) from a config object, a mapping, a config.json or
-a model folder, without importing torch, and returns the bounds core's
-`KVGeometry`, so memory figures in bytes come from the real model.
+`dtype` / `torch_dtype`, or their GPT-2-style names `n_layer`, `n_head`,
+`n_embd`) from a config object, a mapping, a config.json or a model folder,
+without importing torch, and returns the bounds core's `KVGeometry`, so
+memory figures in bytes come from the real model.
 """
 
 from __future__ import annotations
@@ -35,26 +36,48 @@ def _as_mapping(config: Any) -> Mapping[str, Any]:
     raise ValueError(f"config must be a mapping, a path or a transformers config; got {type(config).__name__}")
 
 
+ALIASES: dict[str, tuple[str, ...]] = {
+    "layers": ("num_hidden_layers", "n_layer", "n_layers", "num_layers"),
+    "heads": ("num_attention_heads", "n_head", "n_heads", "num_heads"),
+    "kv_heads": ("num_key_value_heads", "n_kv_heads", "num_kv_heads", "n_head_kv"),
+    "hidden": ("hidden_size", "n_embd", "d_model", "dim"),
+}
+
+
+def _first(cfg: Mapping[str, Any], field: str) -> Any:
+    """The first of the field's aliases the config sets (GPT-2 style configs say n_layer, n_head, n_embd)."""
+    for name in ALIASES[field]:
+        if cfg.get(name) is not None:
+            return cfg[name]
+    return None
+
+
 def kv_geometry(config: Any, dtype: str | None = None) -> KVGeometry:
     """KVGeometry from a model config; `dtype` overrides the config's own dtype.
 
-    n_kv_heads defaults to num_attention_heads (no grouped-query attention);
-    head_dim defaults to hidden_size // num_attention_heads.
+    Each size is read under any of its names (`ALIASES`: Llama-style `num_hidden_layers`,
+    GPT-2-style `n_layer`, ...). n_kv_heads defaults to the attention heads (no
+    grouped-query attention), or 1 for multi-query configs; head_dim defaults to
+    hidden_size // heads.
     """
     cfg = dict(_as_mapping(config))
     cfg.update(cfg.get("text_config") or {})
-    missing = [k for k in ("num_hidden_layers", "num_attention_heads") if k not in cfg]
+    layers, heads = _first(cfg, "layers"), _first(cfg, "heads")
+    missing = [ALIASES[k][0] for k, v in (("layers", layers), ("heads", heads)) if v is None]
     if missing:
-        raise ValueError(f"config lacks {', '.join(missing)}: not a decoder-only transformer config")
-    heads = int(cfg["num_attention_heads"])
-    kv_heads = int(cfg.get("num_key_value_heads") or heads)
+        raise ValueError(f"config lacks {', '.join(missing)} (or an alias such as n_layer, n_head): "
+                         "not a decoder-only transformer config")
+    heads = int(heads)
+    kv_heads = _first(cfg, "kv_heads")
+    kv_heads = int(kv_heads) if kv_heads is not None else (1 if cfg.get("multi_query") else heads)
     head_dim = cfg.get("head_dim")
     if head_dim is None:
-        if "hidden_size" not in cfg:
-            raise ValueError("config lacks head_dim and hidden_size: cannot size the KV cache")
-        head_dim = int(cfg["hidden_size"]) // heads
+        hidden = _first(cfg, "hidden")
+        if hidden is None:
+            raise ValueError("config lacks head_dim and hidden_size (or n_embd): cannot size the KV cache")
+        head_dim = int(hidden) // heads
     chosen = dtype or str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32").removeprefix("torch.")
     if chosen not in BYTES_PER_ELEMENT:
         raise ValueError(f"dtype must be one of {sorted(BYTES_PER_ELEMENT)}; got {chosen!r}")
     name = str(cfg.get("_name_or_path") or cfg.get("model_type") or "")
-    return KVGeometry(int(cfg["num_hidden_layers"]), kv_heads, int(head_dim), BYTES_PER_ELEMENT[chosen], name)
+    return KVGeometry(int(layers), kv_heads, int(head_dim), BYTES_PER_ELEMENT[chosen], name)
