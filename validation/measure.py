@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from validation.policies import CachePolicy, SinkRecent, SlidingWindow
+from validation.policies import CachePolicy
 
 MODES = ("recompute", "evict", "online")
 POSITIONS = ("preserved", "reindexed")
@@ -97,6 +97,7 @@ class PrefixContext:
     full: FullSide
     attention: np.ndarray | None = None  # S[q, k]: attention mass summed over layers and heads
     _cum: np.ndarray | None = field(default=None, repr=False)
+    _prefill: list | None = field(default=None, repr=False)  # (keys, values) per layer of x_0..x_{L-2}
 
     def scores(self, kind: str, upto: int, window: int = 8) -> np.ndarray:
         """Per-key importance from the rows of queries <= upto (keys 0..upto+1; later keys 0)."""
@@ -199,7 +200,7 @@ class Engine:
         for t in ctx.targets:
             sc = None
             if policy.scores is not None:
-                sc = ctx.scores(policy.scores, t - upto_offset, getattr(policy, "window", 8))
+                sc = ctx.scores(policy.scores, t - upto_offset, policy.score_window)
             for k in budgets:
                 out[(t, int(k))] = policy.keep(t, int(k), sc)
         return out
@@ -210,12 +211,12 @@ class Engine:
         if positions not in POSITIONS:
             raise ValueError(f"positions must be one of {POSITIONS}; got {positions!r}")
         kept = self.kept_sets(ctx, policy, budgets)
-        head = self._anchored_head(policy)
+        head = policy.anchored_head()
         if engine == "auto":
             engine = "anchored" if head is not None and self._anchored_cost(ctx, kept, head) < self._naive_cost(kept) else "naive"
         if engine == "anchored":
             if head is None:
-                raise ValueError(f"the anchored engine serves sliding and sink policies, not {policy.name!r}")
+                raise ValueError(f"the anchored engine serves policies with a fixed head plus a contiguous run (sliding, sink), not {policy.name!r}")
             chunks = self._anchored(ctx, kept, head, positions)
         elif engine == "naive":
             chunks = self._naive(ctx, kept, positions)
@@ -232,14 +233,6 @@ class Engine:
             for j, (t, k) in enumerate(keys):
                 rows.append({"t": t, "budget": k, **{name: float(v[j]) for name, v in div.items()}})
         return sorted(rows, key=lambda r: (r["t"], r["budget"]))
-
-    @staticmethod
-    def _anchored_head(policy: CachePolicy) -> tuple[int, ...] | None:
-        if isinstance(policy, SlidingWindow):
-            return ()
-        if isinstance(policy, SinkRecent):
-            return tuple(range(policy.n_sink))
-        return None
 
     @staticmethod
     def _naive_cost(kept: dict) -> int:
@@ -317,19 +310,78 @@ class Engine:
                 logits = self._logits(tokens[idx], pos, torch.ones_like(idx), 1)
                 yield [key for key, _ in chunk], logits[:, -1]
 
+    # -- masks -----------------------------------------------------------------------------
+    def full_attention_only(self) -> bool:
+        """Every layer attends over the whole context (no sliding-window layers): the condition
+        under which one forward under an explicit 4D mask reproduces the cache-editing modes."""
+        cfg = getattr(self.model.config, "get_text_config", lambda: self.model.config)()
+        types = getattr(cfg, "layer_types", None)
+        if types is not None:
+            return all(t == "full_attention" for t in types)
+        return getattr(cfg, "sliding_window", None) is None or getattr(cfg, "use_sliding_window", True) is False
+
+    def _masked_logits(self, ids, pos, mask, keep: int):
+        """Raw logits at the last `keep` rows of one forward under a boolean 4D mask (True = attend)."""
+        return self._logits(ids, pos, mask, keep)
+
     # -- evict -----------------------------------------------------------------------------
-    def evict(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]) -> list[dict]:
+    def evict(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:
         """Prefill once; per target cut the cache to positions < t, keep the policy's entries, run x_t.
 
-        Scores come from the prefill's queries up to t - 1 (x_t is not yet seen)."""
-        torch = _torch()
-        L = ctx.tokens.size
-        ids = torch.as_tensor(ctx.tokens, device=self.device)[None]
-        with torch.inference_mode():
-            pre = self.model(input_ids=ids[:, : L - 1], use_cache=True)
-        layers = [(layer.keys, layer.values) for layer in pre.past_key_values.layers]
+        Scores come from the prefill's queries up to t - 1 (x_t is not yet seen). engine "masked":
+        one forward per prefix (see `_evict_masked`); "pairs": one cache edit and forward per
+        (target, budget), the reference; "auto": masked on models without sliding-window layers."""
+        if engine == "auto":
+            engine = "masked" if self.full_attention_only() else "pairs"
+        if engine not in ("masked", "pairs"):
+            raise ValueError(f"engine must be 'auto', 'masked' or 'pairs'; got {engine!r}")
         kept = self.kept_sets(ctx, policy, budgets, upto_offset=1)
-        return self._rows(ctx, self._evict_laws(ids, layers, kept))
+        if engine == "masked":
+            return self._rows(ctx, self._evict_masked(ctx, kept))
+        ids = _torch().as_tensor(ctx.tokens, device=self.device)[None]
+        return self._rows(ctx, self._evict_laws(ids, self._prefill(ctx), kept))
+
+    def _prefill(self, ctx: PrefixContext) -> list:
+        """The cache of x_0..x_{L-2}, (keys, values) per layer: computed once per prefix and shared
+        by every evict run on it (the tensors are never modified: each use wraps them afresh)."""
+        if ctx._prefill is None:
+            torch = _torch()
+            ids = torch.as_tensor(ctx.tokens[:-1], device=self.device)[None]
+            with torch.inference_mode():
+                pre = self.model(input_ids=ids, use_cache=True)
+            ctx._prefill = [(layer.keys, layer.values) for layer in pre.past_key_values.layers]
+        return ctx._prefill
+
+    def _evict_masked(self, ctx: PrefixContext, kept: dict):
+        """Every (target t, budget k) law of evict mode from one forward of the queries.
+
+        The prefix's cache (x_0..x_{L-2}, shared with the reference path) is kept whole; the
+        queries follow it as one batch of extra tokens, x_t at position id t for each (t, k),
+        under a 4D mask whose row admits exactly the kept cache entries before t and the
+        query itself. Each query then computes, layer by layer, what x_t computes against
+        the cache cut to its kept entries: the same law as the per-pair cache edit
+        (docs/validation.md derives it), for the cost of one forward of the queries."""
+        torch = _torch()
+        from transformers import DynamicCache
+
+        layers = self._prefill(ctx)
+        n = ctx.tokens.size - 1
+        items = sorted(kept.items())
+        tokens = torch.as_tensor(ctx.tokens, device=self.device)
+        per = max(1, min(len(items), self.max_batch_tokens // 8, int(2**27 // max(self.vocab * 8, 1))))
+        for b in range(0, len(items), per):
+            chunk = items[b : b + per]
+            q = len(chunk)
+            mask = torch.zeros(q, n + q, dtype=torch.bool, device=self.device)
+            for r, ((t, _), v) in enumerate(chunk):
+                mask[r, torch.as_tensor(v[v < t], dtype=torch.long, device=self.device)] = True
+            mask[:, n:] = torch.eye(q, dtype=torch.bool, device=self.device)
+            query_pos = torch.as_tensor([t for (t, _), _ in chunk], dtype=torch.long, device=self.device)
+            cache = DynamicCache(ddp_cache_data=list(layers), config=self.model.config)
+            with torch.inference_mode():
+                out = self.model(input_ids=tokens[query_pos][None], position_ids=query_pos[None],
+                                 attention_mask=mask[None, None], past_key_values=cache, use_cache=True)
+            yield [key for key, _ in chunk], out.logits[0]
 
     def _evict_laws(self, ids, layers, kept: dict):
         torch = _torch()
@@ -350,12 +402,52 @@ class Engine:
             yield [(t, k)], out.logits[:, -1]
 
     # -- online ----------------------------------------------------------------------------
-    def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]) -> list[dict]:
+    def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:
         """Decode token by token from position 0, evicting after every step so that the next
-        query sees at most `budget` tokens (itself included). Recency policies only."""
-        if policy.scores is not None or not isinstance(policy, (SlidingWindow, SinkRecent)):
-            raise ValueError(f"online mode runs the recency policies (sliding, sink), not {policy.name!r}")
-        return self._rows(ctx, self._online_laws(ctx, policy, budgets))
+        query sees at most `budget` tokens (itself included), positions preserved. Policies
+        with a static online kept set only (`static_online`: sliding, sink).
+
+        engine "masked": one forward of the prefix per batch of budgets under the mask whose
+        row j is the kept set at step j (see `_online_masked`); "tokens": the token-by-token
+        decoder with cache eviction, the reference; "auto": masked on models without
+        sliding-window layers."""
+        if not policy.static_online:
+            raise ValueError(f"online mode runs policies with a static kept set (sliding, sink), not {policy.name!r}")
+        if engine == "auto":
+            engine = "masked" if self.full_attention_only() else "tokens"
+        if engine == "masked":
+            return self._rows(ctx, self._online_masked(ctx, policy, budgets))
+        if engine == "tokens":
+            return self._rows(ctx, self._online_laws(ctx, policy, budgets))
+        raise ValueError(f"engine must be 'auto', 'masked' or 'tokens'; got {engine!r}")
+
+    def _online_masked(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]):
+        """Online decoding as one forward per batch of budgets.
+
+        Online, entry i is computed at step i from the entries kept then, K_i =
+        policy.keep(i, k) (a fixed function of (i, k) for a static policy), and never
+        changes afterwards; the query at step j attends to K_j. One forward of the whole
+        prefix under the mask M[j, i] = (i in K_j) computes the same hidden states at every
+        layer, row by row, hence the same laws: for sliding windows a band, plus the sink
+        columns for sink+recent."""
+        torch = _torch()
+        L = ctx.tokens.size
+        n_t = len(ctx.targets)
+        tokens = torch.as_tensor(ctx.tokens, device=self.device)
+        per = self._rows_per_batch(L, n_t)
+        budgets = [int(k) for k in budgets]
+        for b in range(0, len(budgets), per):
+            chunk = budgets[b : b + per]
+            mask = np.zeros((len(chunk), 1, L, L), dtype=bool)
+            for r, k in enumerate(chunk):
+                for j in range(L):
+                    mask[r, 0, j, policy.keep(j, k)] = True
+            mask = torch.from_numpy(mask).to(self.device)
+            ids = tokens[None].expand(len(chunk), L)
+            pos = torch.arange(L, device=self.device)[None].expand(len(chunk), L)
+            logits = self._masked_logits(ids, pos, mask, n_t)  # (rows, n_t, V): the targets
+            keys = [(t, k) for k in chunk for t in ctx.targets]
+            yield keys, logits.reshape(-1, logits.shape[-1])
 
     def _online_laws(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]):
         torch = _torch()

@@ -30,11 +30,32 @@ from wzbounds._registry import build
 
 
 class CachePolicy(ABC):
-    """Decides the kept positions at step t; see the module docstring."""
+    """Decides the kept positions at step t; see the module docstring.
+
+    A policy declares what the measurement engine needs to know, and the engine
+    dispatches on these declarations, never on classes:
+
+        scores          which attention scores it reads: None, "last_query",
+                        "accumulated" or "observation" (sums over `score_window` queries)
+        score_window    the observation window, in queries, for "observation" scores
+        anchored_head() the fixed head H when every kept set is H plus a contiguous run
+                        ending at t (the anchored recompute engine), else None
+        static_online   its kept set at step t is a fixed function of (t, budget) and never
+                        re-admits an evicted entry: it can run online, and online decoding
+                        is then one forward under a fixed mask
+    """
 
     name: ClassVar[str]
     suffix_only: ClassVar[bool] = False
-    scores: ClassVar[str | None] = None  # "last_query", "accumulated" or "observation" (window sums)
+    scores: ClassVar[str | None] = None
+    static_online: ClassVar[bool] = False
+
+    @property
+    def score_window(self) -> int:
+        return 8
+
+    def anchored_head(self) -> tuple[int, ...] | None:
+        return None
 
     @abstractmethod
     def _choose(self, t: int, budget: int, scores: NDArray | None) -> NDArray[np.int64]:
@@ -68,6 +89,10 @@ def _top(scores: NDArray, candidates: NDArray, k: int) -> NDArray:
 class SlidingWindow(CachePolicy):
     name: ClassVar[str] = "sliding"
     suffix_only: ClassVar[bool] = True
+    static_online: ClassVar[bool] = True
+
+    def anchored_head(self) -> tuple[int, ...]:
+        return ()
 
     def _choose(self, t, budget, scores):
         return np.arange(t - budget + 1, t + 1)
@@ -79,6 +104,10 @@ class SinkRecent(CachePolicy):
 
     n_sink: int = 4
     name: ClassVar[str] = "sink"
+    static_online: ClassVar[bool] = True
+
+    def anchored_head(self) -> tuple[int, ...]:
+        return tuple(range(self.n_sink))
 
     def _choose(self, t, budget, scores):
         sinks = min(self.n_sink, budget - 1)
@@ -132,6 +161,10 @@ class SnapKV(CachePolicy):
     kernel: int = 5
     name: ClassVar[str] = "snapkv"
     scores: ClassVar[str | None] = "observation"
+
+    @property
+    def score_window(self) -> int:
+        return self.window
 
     def _choose(self, t, budget, scores):
         obs = min(self.window, budget)

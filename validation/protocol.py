@@ -21,9 +21,6 @@ from validation.policies import POLICIES, make_policy
 from validation.store import ResultStore
 from wzbounds.curves import Curves
 
-ONLINE_POLICIES = ("sliding", "sink")
-
-
 @dataclass(frozen=True)
 class Protocol:
     """One measurement configuration (the store refuses to mix two)."""
@@ -65,7 +62,7 @@ class Protocol:
         out = []
         for policy in self.policies:
             for mode in self.modes:
-                if mode == "online" and policy not in ONLINE_POLICIES:
+                if mode == "online" and not POLICIES[policy].static_online:
                     continue
                 for positions in self.positions if mode == "recompute" else ("preserved",):
                     out.append((policy, mode, positions))

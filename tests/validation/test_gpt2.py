@@ -62,3 +62,15 @@ def test_anchored_engine_equals_naive_recompute(setup, positions):
     a = engine.recompute(ctx, p, [2, 5, 9, 17], positions, engine="anchored")
     b = engine.recompute(ctx, p, [2, 5, 9, 17], positions, engine="naive")
     np.testing.assert_allclose(column(a), column(b), atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["evict", "online"])
+def test_masked_modes_equal_their_references(setup, mode):
+    engine, ctx = setup
+    p = make_policy("sink")
+    if mode == "evict":
+        a, b = engine.evict(ctx, p, [2, 5, 9, 17], engine="masked"), engine.evict(ctx, p, [2, 5, 9, 17], engine="pairs")
+    else:
+        a, b = engine.online(ctx, p, [2, 5, 9, 17], engine="masked"), engine.online(ctx, p, [2, 5, 9, 17],
+                                                                                    engine="tokens")
+    np.testing.assert_allclose(column(a), column(b), rtol=0, atol=1e-7)

@@ -62,6 +62,33 @@ def test_evict_and_online_differ_from_recompute_when_tokens_are_evicted(setup):
     assert not np.allclose(rec, ev, atol=1e-6) and not np.allclose(rec, on, atol=1e-6)
 
 
+@pytest.mark.parametrize("policy", ["sliding", "sink", "random", "heavy", "h2o", "snapkv"])
+def test_evict_in_one_masked_forward_equals_one_cache_edit_per_pair(setup, policy):
+    engine, ctx = setup
+    p = make_policy(policy)
+    masked = engine.evict(ctx, p, BUDGETS + [72], engine="masked")
+    pairs = engine.evict(ctx, p, BUDGETS + [72], engine="pairs")
+    assert [(r["t"], r["budget"]) for r in masked] == [(r["t"], r["budget"]) for r in pairs]
+    np.testing.assert_allclose(column(masked), column(pairs), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(column(masked, "kl_0.1"), column(pairs, "kl_0.1"), rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("policy", ["sliding", "sink"])
+def test_banded_online_equals_the_token_by_token_decoder(setup, policy):
+    engine, ctx = setup
+    p = make_policy(policy)
+    masked = engine.online(ctx, p, BUDGETS + [72], engine="masked")
+    tokens = engine.online(ctx, p, BUDGETS + [72], engine="tokens")
+    np.testing.assert_allclose(column(masked), column(tokens), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(column(masked, "kl_0.1"), column(tokens, "kl_0.1"), rtol=0, atol=1e-7)
+
+
+def test_online_refuses_policies_that_readmit_evicted_entries(setup):
+    engine, ctx = setup
+    with pytest.raises(ValueError, match="static kept set"):
+        engine.online(ctx, make_policy("random"), [4])
+
+
 def test_evict_with_a_sliding_window_matches_a_hand_built_cache(setup):
     """For target t, keep positions t-3..t-1 of the prefilled cache and run x_t at position t."""
     engine, ctx = setup
@@ -91,11 +118,11 @@ def test_divergences_match_the_theory_package():
 
 def test_bad_requests_are_refused(setup):
     engine, ctx = setup
-    with pytest.raises(ValueError, match="anchored engine serves sliding and sink"):
+    with pytest.raises(ValueError, match="anchored engine serves policies with a fixed head"):
         engine.recompute(ctx, make_policy("random"), [4], "preserved", engine="anchored")
     with pytest.raises(ValueError, match="positions must be one of"):
         engine.recompute(ctx, make_policy("sliding"), [4], "shifted")
-    with pytest.raises(ValueError, match="online mode runs the recency policies"):
+    with pytest.raises(ValueError, match="online mode runs policies with a static kept set"):
         engine.online(ctx, make_policy("heavy"), [4])
     with pytest.raises(ValueError, match="exceeds the model's context"):
         engine.context(np.zeros(2000, dtype=int), 4)
