@@ -13,8 +13,9 @@ hypothesis is about, and says "inconclusive" when the interval cannot decide:
                 the law of each Bayes-risk gap (Delta_TV, Delta_mu, Delta), power against geometric
     FD          log-log slope of K(w) = delta / Delta_TV: holds when <= 0.1
 
-Exponents are fitted on the fit range (`asymptotic_range`: the upper half of
-the grid on the log scale) and reported as measured, with their intervals,
+Exponents are fitted on the fit range (the upper half, on the log scale, of
+the windows whose mean is measured to 20% relative standard error: beyond
+them a few rare samples carry the mean) and reported as measured, with their intervals,
 distortion by distortion (`MeasuredExponents`): the achievable exponent from
 PTS (and REG for KL_mu), the converse exponent from the gap *in the same
 distortion*, and whether they meet, decided on the paired ratio of the two.
@@ -42,7 +43,7 @@ from wzbounds._output import jsonable
 from wzbounds.bounds import SUFFIX_ONLY, WindowBound
 from wzbounds.curves import Curves
 from wzbounds.fit import (Interval, LawComparison, asymptotic_range, bend_interval, compare_laws, exponent_interval,
-                          exponent_ratio_interval, growth_interval, law_preference_interval)
+                          exponent_ratio_interval, growth_interval, law_preference_interval, measured_windows)
 from wzbounds.laws import GeometricLaw, PowerLaw
 from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
 
@@ -234,12 +235,15 @@ def check_assumptions(
 ) -> AssumptionReport:
     """Check PTS, GTS, REG, KL, BR (per gap) and FD on `curves` (see the module docstring).
 
-    fit_range: (w_min, w_max) of the exponent fits; default `asymptotic_range(curves.windows)`.
+    fit_range: (w_min, w_max) of the exponent fits; default the upper half, on the log scale, of
+    the windows whose mean TV is measured to 20% relative standard error
+    (`asymptotic_range(measured_windows(curves))`).
     split: the window up to which laws are fitted before extrapolating (default max / 4).
     """
     eps = in_unit_half_open("eps", np.atleast_1d(np.asarray(eps, dtype=np.float64)))
     w = curves.windows
-    fit_range = asymptotic_range(w) if fit_range is None else (float(fit_range[0]), float(fit_range[1]))
+    fit_range = (asymptotic_range(measured_windows(curves)) if fit_range is None
+                 else (float(fit_range[0]), float(fit_range[1])))
     boot = {"n_boot": n_boot, "level": level, "seed": seed}
     keep = (w >= fit_range[0]) & (w <= fit_range[1])
     delta = curves.mean("tv")

@@ -238,6 +238,28 @@ def asymptotic_range(windows: ArrayLike) -> tuple[float, float]:
     return float(w[w >= low * (1 - 1e-12)].min()), float(w.max())
 
 
+MAX_RELATIVE_ERROR = 0.2  # a window's mean must be measured to 20% relative standard error to enter a fit
+
+
+def measured_windows(curves: Curves, name: str = "tv", max_relative_error: float = MAX_RELATIVE_ERROR
+                     ) -> NDArray[np.float64]:
+    """The windows up to the first whose mean curve `name` has a relative standard error
+    (sd / (sqrt(n) mean) over samples) above `max_relative_error` (all of them if none has).
+
+    Beyond it the mean is carried by a few rare samples (a heavy-tailed per-sample
+    distortion, as on the renewal HMM at large windows), and both the fit and its
+    percentile interval fail there: on the renewal HMM with 200 samples over 1..64,
+    the 95% interval covered the population exponent in 57% of repetitions.
+    """
+    panel = curves.panel(name)
+    mean = panel.mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rse = panel.std(axis=0, ddof=1) / (np.sqrt(curves.n_samples) * mean) if curves.n_samples > 1 else 0 * mean
+    noisy = np.flatnonzero(~(rse <= max_relative_error))
+    stop = noisy[0] if noisy.size else curves.windows.size
+    return curves.windows[: max(stop, 2)]
+
+
 def _select(curves: Curves, fit_range: tuple[float, float] | None) -> NDArray[np.bool_]:
     """Windows inside fit_range = (w_min, w_max), inclusive; all windows for None."""
     w = curves.windows
