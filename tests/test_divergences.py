@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wzbounds as wz
-from wzbounds.testing.strategies import distribution_pairs, distributions
+from wzbounds.testing.strategies import distribution_pairs
 
 mus = st.floats(1e-3, 1 - 1e-3)
 

@@ -97,7 +97,7 @@ class PrefixContext:
     full: FullSide
     attention: np.ndarray | None = None  # S[q, k]: attention mass summed over layers and heads
     _cum: np.ndarray | None = field(default=None, repr=False)
-    _prefill: list | None = field(default=None, repr=False)  # (keys, values) per layer of x_0..x_{L-2}
+    _prefill: list | None = field(default=None, repr=False)  # the prefix cache: (keys, values) per layer
 
     def scores(self, kind: str, upto: int, window: int = 8) -> np.ndarray:
         """Per-key importance from the rows of queries <= upto (keys 0..upto+1; later keys 0)."""
@@ -132,16 +132,20 @@ class Engine:
         self.vocab = int(self.model.config.vocab_size)
 
     # -- forward helpers -------------------------------------------------------------------
-    def _logits(self, ids, pos, mask, keep: int):
-        """Raw logits at the last `keep` positions (the model's dtype)."""
+    def _logits(self, ids, pos, mask, keep: int, cache_into: list | None = None):
+        """Raw logits at the last `keep` positions (the model's dtype); with `cache_into`, the
+        forward's cache is appended to it as (keys, values) per layer."""
         torch = _torch()
         with torch.inference_mode():
-            out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, use_cache=False, logits_to_keep=keep)
+            out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, use_cache=cache_into is not None,
+                             logits_to_keep=keep)
+        if cache_into is not None:
+            cache_into.extend((layer.keys, layer.values) for layer in out.past_key_values.layers)
         return out.logits
 
-    def _logp(self, ids, pos, mask, keep: int):
+    def _logp(self, ids, pos, mask, keep: int, cache_into: list | None = None):
         """float64 log-probabilities at the last `keep` positions."""
-        return _torch().log_softmax(self._logits(ids, pos, mask, keep).double(), dim=-1)
+        return _torch().log_softmax(self._logits(ids, pos, mask, keep, cache_into).double(), dim=-1)
 
     def _rows_per_batch(self, length: int, keep: int) -> int:
         by_tokens = max(1, self.max_batch_tokens // max(length, 1))
@@ -162,13 +166,15 @@ class Engine:
         pos = torch.arange(L, device=self.device)[None]
         mask = torch.ones_like(ids)
         attention = None
+        # on full-attention models the full forward's cache is the evict prefill (entries >= t are masked)
+        cache = [] if self.full_attention_only() else None
         if scores:
-            attention, logp = self._forward_with_attention(ids, pos, mask, n_targets)
+            attention, logp = self._forward_with_attention(ids, pos, mask, n_targets, cache)
         else:
-            logp = self._logp(ids, pos, mask, n_targets)
-        return PrefixContext(tokens, targets, FullSide(logp[0], self.mus), attention)
+            logp = self._logp(ids, pos, mask, n_targets, cache)
+        return PrefixContext(tokens, targets, FullSide(logp[0], self.mus), attention, _prefill=cache)
 
-    def _forward_with_attention(self, ids, pos, mask, keep):
+    def _forward_with_attention(self, ids, pos, mask, keep, cache_into: list | None = None):
         torch = _torch()
         L = ids.shape[1]
         total = torch.zeros(L, L, dtype=torch.float64, device=self.device)
@@ -184,7 +190,7 @@ class Engine:
         previous = self.model.config._attn_implementation
         self.lm.set_attention("eager")
         try:
-            logp = self._logp(ids, pos, mask, keep)
+            logp = self._logp(ids, pos, mask, keep, cache_into)
         finally:
             for h in handles:
                 h.remove()
@@ -342,8 +348,10 @@ class Engine:
         return self._rows(ctx, self._evict_laws(ids, self._prefill(ctx), kept))
 
     def _prefill(self, ctx: PrefixContext) -> list:
-        """The cache of x_0..x_{L-2}, (keys, values) per layer: computed once per prefix and shared
-        by every evict run on it (the tensors are never modified: each use wraps them afresh)."""
+        """The prefix's cache, (keys, values) per layer: the full-context forward's own cache on
+        full-attention models (`context` keeps it), else a prefill of x_0..x_{L-2}; shared by every
+        evict run on the prefix (the tensors are never modified: each use wraps them afresh).
+        Only entries before each target are ever attended."""
         if ctx._prefill is None:
             torch = _torch()
             ids = torch.as_tensor(ctx.tokens[:-1], device=self.device)[None]
@@ -365,7 +373,7 @@ class Engine:
         from transformers import DynamicCache
 
         layers = self._prefill(ctx)
-        n = ctx.tokens.size - 1
+        n = layers[0][0].shape[-2]
         items = sorted(kept.items())
         tokens = torch.as_tensor(ctx.tokens, device=self.device)
         per = max(1, min(len(items), self.max_batch_tokens // 8, int(2**27 // max(self.vocab * 8, 1))))
