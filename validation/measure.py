@@ -10,9 +10,13 @@ q_t comes from one of three modes:
     evict      the full prefix is prefilled once; for target t the cache is cut to
                positions < t, the policy's entries are kept, and x_t runs against
                them. Kept entries were computed with the evicted tokens present,
-               so this is NOT suffix-only.
+               so this is NOT suffix-only. On full-attention models every (t, k) runs
+               in one forward of the queries under a 4D mask over the prefix cache;
+               one cache edit per pair is the reference.
     online     token-by-token decoding from position 0, evicting after every step
-               (StreamingLLM style); recency policies only
+               (StreamingLLM style), for policies with a static kept set; on
+               full-attention models one forward under the mask whose row j is the
+               kept set at step j; the token-by-token decoder is the reference.
 
 Recompute has two engines. The naive one runs one forward per (t, k). The
 anchored one serves every policy whose kept set is a fixed head H (empty,
