@@ -6,7 +6,7 @@ from scipy.stats import binomtest
 
 from wzbounds.calibration import Coverage, interval_coverage, population_exponent
 from wzbounds.fit import asymptotic_range
-from wzbounds.sources import ARFIMA, PowerPACF, RenewalHMM, power_law_panel
+from wzbounds.sources import ARFIMA, PowerPACF, RenewalHMM
 
 GAUSS = 2.0 ** np.arange(11)
 HMM_WINDOWS = 2.0 ** np.arange(5)  # 1..16: the windows measured to 20% at 200 samples
@@ -62,29 +62,3 @@ def test_intervals_on_the_renewal_hmm_keep_their_measured_coverage():
                                     fit_range)
     cov = interval_coverage(lambda rng: hmm.sample_curves(HMM_WINDOWS, 200, rng), "tv", truth, reps=1000)
     assert abs(cov.coverage - 0.916) <= 3.29 * np.sqrt(0.916 * 0.084 / 1000), (cov.coverage, cov.bias, se)
-
-
-@pytest.mark.slow
-def test_intervals_cover_an_exact_power_law_panel_in_1000_repetitions():
-    w = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256, 512], dtype=float)
-    draw = lambda rng: power_law_panel(0.3, 0.45, w, 40, rng)  # noqa: E731
-    assert within_binomial_error(interval_coverage(draw, "tv", 0.45, reps=1000, fit_range=(1, 512)))
-
-
-def test_measured_windows_stop_where_rare_samples_carry_the_mean():
-    """Per-sample TV of the renewal HMM is heavy-tailed: at 200 samples the mean beyond w = 16 has a
-    relative standard error above 20%, and the checker's fit range stops before it."""
-    from wzbounds.assumptions import check_assumptions
-    from wzbounds.curves import Curves
-    from wzbounds.fit import measured_windows
-
-    rng = np.random.default_rng(0)
-    w = 2.0 ** np.arange(7)
-    # a panel whose last two windows are zero in all but two samples: their mean is carried by two draws
-    tv = np.tile(0.3 * w**-0.8, (200, 1)) * np.exp(0.1 * rng.standard_normal((200, 7)))
-    tv[2:, 5:] = 1e-12
-    curves = Curves(w, tv)
-    assert list(measured_windows(curves)) == [1, 2, 4, 8, 16]
-    assert check_assumptions(curves, n_boot=200).fit_range == (4.0, 16.0)
-    arfima = ARFIMA(0.3).sample_curves(GAUSS, 200, rng)
-    assert list(measured_windows(arfima)) == list(GAUSS)  # every window measured: the rule changes nothing
