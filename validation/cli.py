@@ -4,18 +4,15 @@ They need torch and transformers and live here, in `validation`; they join
 the theory CLI of `wzbounds.cli` as plugins (entry-point group
 "wzbounds.commands" in pyproject.toml), so `wzbounds`, `python -m wzbounds`
 and `python -m validation` (for torchrun) are one program, and wzbounds never
-imports validation. Fetch failures become the CLI's one-line errors here.
+imports validation.
 """
 
 from __future__ import annotations
 
 import argparse
-from functools import wraps
 from pathlib import Path
 
-from validation.fetch import FetchError
 from wzbounds._grid import parse_grid, parse_whole_grid
-from wzbounds._output import CliError
 
 MEASURE_EXAMPLES = """\
 examples:
@@ -33,18 +30,6 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-def _one_line_fetch_errors(cmd):
-    """A failed fetch of the embedded model or corpus is a user-facing error (one line, status 2)."""
-    @wraps(cmd)
-    def run(args: argparse.Namespace) -> None:
-        try:
-            cmd(args)
-        except FetchError as exc:
-            raise CliError(str(exc)) from None
-    return run
-
-
-@_one_line_fetch_errors
 def cmd_measure(args: argparse.Namespace) -> None:
     from validation.protocol import Protocol, run
 
@@ -107,7 +92,6 @@ Re-running the same command resumes the measurements and rewrites the report.
 """
 
 
-@_one_line_fetch_errors
 def cmd_validate(args: argparse.Namespace) -> None:
     from validation.validate import validate
 

@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from wzbounds._output import CliError
+
 
 @dataclass(frozen=True)
 class Artifact:
@@ -53,8 +55,9 @@ GUTENBERG_TARBALL = Artifact(
 )
 
 
-class FetchError(RuntimeError):
-    """An artifact could not be fetched or verified; the message says how to provide it."""
+class FetchError(CliError, RuntimeError):
+    """An artifact could not be fetched or verified; the message says how to provide it.
+    A user-facing error: the `wzbounds` command prints it as one line (exit status 2)."""
 
 
 def cache_dir() -> Path:

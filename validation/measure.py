@@ -330,10 +330,6 @@ class Engine:
             return all(t == "full_attention" for t in types)
         return getattr(cfg, "sliding_window", None) is None or getattr(cfg, "use_sliding_window", True) is False
 
-    def _masked_logits(self, ids, pos, mask, keep: int):
-        """Raw logits at the last `keep` rows of one forward under a boolean 4D mask (True = attend)."""
-        return self._logits(ids, pos, mask, keep)
-
     # -- evict -----------------------------------------------------------------------------
     def evict(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:
         """Prefill once; per target cut the cache to positions < t, keep the policy's entries, run x_t.
@@ -457,7 +453,7 @@ class Engine:
             mask = torch.from_numpy(mask).to(self.device)
             ids = tokens[None].expand(len(chunk), L)
             pos = torch.arange(L, device=self.device)[None].expand(len(chunk), L)
-            logits = self._masked_logits(ids, pos, mask, n_t)  # (rows, n_t, V): the targets
+            logits = self._logits(ids, pos, mask, n_t)  # boolean 4D mask (True = attend); rows x targets x V
             keys = [(t, k) for k in chunk for t in ctx.targets]
             yield keys, logits.reshape(-1, logits.shape[-1])
 

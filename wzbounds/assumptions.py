@@ -43,7 +43,8 @@ from wzbounds._output import jsonable
 from wzbounds.bounds import SUFFIX_ONLY, WindowBound
 from wzbounds.curves import Curves
 from wzbounds.fit import (Interval, LawComparison, asymptotic_range, bend_interval, compare_laws, exponent_interval,
-                          exponent_ratio_interval, growth_interval, law_preference_interval, measured_windows)
+                          exponent_ratio_interval, growth_interval, in_fit_range, law_preference_interval,
+                          measured_windows)
 from wzbounds.laws import GeometricLaw, PowerLaw
 from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
 
@@ -51,13 +52,6 @@ GROWTH_TOLERANCE = 0.1  # log-log slope above which a ratio counts as growing
 EXPONENT_TOLERANCE = 0.1  # relative: two exponents "meet" when their ratio lies within 10% of the target
 GAPS = {"tv": ("bayes_tv", "BR_TV", "Delta_TV"), "kl_mu": ("bayes_kl_mu", "BR_mu", "Delta_mu"),
         "kl": ("bayes_kl", "BR", "Delta")}
-
-
-def _interval_dict(iv: Interval | None) -> dict[str, float] | None:
-    if iv is None:
-        return None
-    return {"estimate": iv.estimate, "low": iv.low, "high": iv.high, "standard_error": iv.standard_error,
-            "level": iv.level}
 
 
 def _fmt(iv: Interval | None, scale: float = 1.0) -> str:
@@ -88,12 +82,12 @@ class MeasuredExponents:
     meet: Verdict | None
 
     def to_dict(self) -> dict[str, Any]:
-        achievable = _interval_dict(self.achievable)
+        achievable = None if self.achievable is None else self.achievable.to_dict()
         if achievable is not None:
             achievable = {k: (v * self.factor if k in ("estimate", "low", "high", "standard_error") else v)
                           for k, v in achievable.items()}
         return {"distortion": self.distortion, "achievable": achievable, "achievable_from": self.achievable_from,
-                "converse": _interval_dict(self.converse), "converse_from": self.converse_from,
+                "converse": None if self.converse is None else self.converse.to_dict(), "converse_from": self.converse_from,
                 "meet": None if self.meet is None else self.meet.to_dict()}
 
 
@@ -133,7 +127,7 @@ class AssumptionReport:
             "fit_range": list(self.fit_range),
             "delta": self.delta,
             "tv_law": asdict(self.tv_law),
-            "alpha_tv": _interval_dict(self.alpha),
+            "alpha_tv": self.alpha.to_dict(),
             "verdicts": [v.to_dict() for v in self.verdicts],
             "exponents": [e.to_dict() for e in self.exponents],
             "windows_for_eps": {"eps": self.eps, "lower": self.band_lower, "upper": self.band_upper,
@@ -175,7 +169,7 @@ def _law_verdict(claim: str, curves: Curves, name: str, label: str, split: float
     except ValueError as exc:  # too few windows on one side of the split
         return Verdict(claim, INCONCLUSIVE, f"cannot compare the laws by extrapolation: {exc}",
                        None, {"exponent": beta.estimate}), beta
-    keep = (curves.windows >= fit_range[0]) & (curves.windows <= fit_range[1])
+    keep = in_fit_range(curves.windows, fit_range)
     w, y = curves.windows[keep], curves.mean(name)[keep]
     c_low, c_high = float((y * w**beta.estimate).min()), float((y * w**beta.estimate).max())
     if pref.low > 0:
@@ -245,7 +239,7 @@ def check_assumptions(
     fit_range = (asymptotic_range(measured_windows(curves)) if fit_range is None
                  else (float(fit_range[0]), float(fit_range[1])))
     boot = {"n_boot": n_boot, "level": level, "seed": seed}
-    keep = (w >= fit_range[0]) & (w <= fit_range[1])
+    keep = in_fit_range(w, fit_range)
     delta = curves.mean("tv")
     law = compare_laws(w, delta, split)
     pts, alpha = _law_verdict("PTS", curves, "tv", "delta", split, **boot, fit_range=fit_range)
@@ -284,7 +278,8 @@ def check_assumptions(
     verdicts.append(fd)
 
     rows = _exponent_rows(curves, pts, reg, alpha, gap_intervals, fit_range, boot)
-    lower, upper, notes = _windows(curves, pts, gts, law, alpha, gap_intervals["tv"], fit_range, eps)
+    lower, upper, notes = _windows(curves, pts, gts, law, alpha, gap_intervals["tv"],
+                                   next(v for v in verdicts if v.claim == "BR_TV"), fit_range, eps)
     return AssumptionReport(w, curves.n_samples, fit_range, delta, law, alpha, tuple(verdicts), tuple(rows), eps,
                             lower, upper, tuple(notes))
 
@@ -316,9 +311,11 @@ def _exponent_rows(curves: Curves, pts: Verdict, reg: Verdict, alpha: Interval,
 
 
 def _windows(curves: Curves, pts: Verdict, gts: Verdict, law: LawComparison, alpha: Interval,
-             beta_tv: Interval | None, fit_range: tuple[float, float],
+             beta_tv: Interval | None, br_tv: Verdict, fit_range: tuple[float, float],
              eps: NDArray) -> tuple[NDArray | None, NDArray | None, list[str]]:
-    """The TV windows for each eps and which hypothesis gives each end (see the module docstring)."""
+    """The TV windows for each eps and which hypothesis gives each end (see the module docstring).
+    The constants are the PTS verdict's C = max delta(w) w^alpha and the BR_TV verdict's
+    c = min Delta_TV(w) w^beta_TV, both over the fit range."""
     w, delta = curves.windows, curves.mean("tv")
     if gts.outcome == HOLDS:
         g = law.geometric
@@ -327,16 +324,14 @@ def _windows(curves: Curves, pts: Verdict, gts: Verdict, law: LawComparison, alp
         return None, upper, [f"upper end: GTS, delta(w) <= {C_geo:.4g} {g.rho:.4f}^w; no lower end"]
     if pts.outcome != HOLDS:
         return None, None, [f"no windows: neither PTS nor GTS holds on these curves (PTS {pts.outcome})"]
-    keep = (w >= fit_range[0]) & (w <= fit_range[1])
-    C = float((delta[keep] * w[keep] ** alpha.estimate).max())
+    C = pts.numbers["C"]
     upper_law = PowerLaw(C, alpha.estimate, fit_range[0])
     if beta_tv is None:
         bound = WindowBound("tv", upper_law, achievable_from="PTS (fitted)")
         notes = bound.describe()
         notes[-1] = "lower end: none (no lower law holds for Delta_TV, the TV Bayes-risk gap)"
         return None, bound.achievable_window(eps), notes
-    gap = curves.mean("bayes_tv")
-    c_B = float((gap[keep] * w[keep] ** beta_tv.estimate).min())
+    c_B = br_tv.numbers["c"]
     try:
         bound = WindowBound("tv", upper_law, PowerLaw(c_B / 2, beta_tv.estimate, fit_range[0]),
                             achievable_from="PTS (fitted)",

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from wzbounds._checks import in_open_unit, whole_at_least
 from wzbounds.curves import Curves
-from wzbounds.fit import Interval, asymptotic_range, exponent_interval, fit_power
+from wzbounds.fit import Interval, asymptotic_range, exponent_interval, fit_power, in_fit_range
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def population_exponent(curves: Curves, name: str, fit_range: tuple[float, float
 
 def exact_exponent(windows: NDArray, expected: NDArray, fit_range: tuple[float, float]) -> float:
     """The least-squares exponent of an exact expected curve on the fit range."""
-    keep = (windows >= fit_range[0]) & (windows <= fit_range[1])
+    keep = in_fit_range(windows, fit_range)
     return fit_power(windows[keep], expected[keep]).alpha
 
 

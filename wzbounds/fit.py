@@ -179,6 +179,11 @@ class Interval:
     def covers(self, value: float) -> bool:
         return self.low <= value <= self.high
 
+    def to_dict(self) -> dict[str, float]:
+        """The numbers without the bootstrap distribution (for JSON)."""
+        return {"estimate": self.estimate, "low": self.low, "high": self.high,
+                "standard_error": self.standard_error, "level": self.level}
+
 
 def cluster_bootstrap(
     n_clusters: int,
@@ -260,14 +265,19 @@ def measured_windows(curves: Curves, name: str = "tv", max_relative_error: float
     return curves.windows[: max(stop, 2)]
 
 
-def _select(curves: Curves, fit_range: tuple[float, float] | None) -> NDArray[np.bool_]:
-    """Windows inside fit_range = (w_min, w_max), inclusive; all windows for None."""
-    w = curves.windows
+def in_fit_range(windows: ArrayLike, fit_range: tuple[float, float] | None) -> NDArray[np.bool_]:
+    """Which windows lie in fit_range = (w_min, w_max), inclusive; all of them for None."""
+    w = np.asarray(windows, dtype=np.float64)
     if fit_range is None:
         return np.ones(w.size, dtype=bool)
-    low, high = (float(v) for v in fit_range)
-    keep = (w >= low) & (w <= high)
+    return (w >= float(fit_range[0])) & (w <= float(fit_range[1]))
+
+
+def _select(curves: Curves, fit_range: tuple[float, float] | None) -> NDArray[np.bool_]:
+    """`in_fit_range` for a fit: at least 2 windows, or a ValueError naming the range."""
+    keep = in_fit_range(curves.windows, fit_range)
     if keep.sum() < 2:
+        low, high = fit_range
         raise ValueError(f"fit_range [{low:g}, {high:g}] holds {int(keep.sum())} of the windows; a fit needs 2")
     return keep
 
@@ -299,8 +309,6 @@ def bend_interval(
     lower, upper = w <= middle * (1 + 1e-12), w >= middle * (1 - 1e-12)
     if lower.sum() < 2 or upper.sum() < 2:
         lower = upper = np.ones(w.size, dtype=bool)  # too few windows to split: no bend can be seen
-        if w.size == 2:
-            lower[1] = upper[0] = True
     panel = curves.panel(name)[:, keep]
 
     def stat(rows: NDArray) -> NDArray:
@@ -362,7 +370,7 @@ def growth_interval(
     w = as_float_array("windows", windows)
     if top.shape != bottom.shape or top.ndim != 2 or top.shape[1] != w.size:
         raise ValueError(f"top and bottom must both be (n_samples, {w.size}); got {top.shape} and {bottom.shape}")
-    keep = np.ones(w.size, dtype=bool) if fit_range is None else (w >= fit_range[0]) & (w <= fit_range[1])
+    keep = in_fit_range(w, fit_range)
     if keep.sum() < 2:
         raise ValueError("the fit range holds fewer than 2 windows")
     logw = np.log(w[keep])
