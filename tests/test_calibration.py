@@ -62,3 +62,22 @@ def test_intervals_on_the_renewal_hmm_keep_their_measured_coverage():
                                     fit_range)
     cov = interval_coverage(lambda rng: hmm.sample_curves(HMM_WINDOWS, 200, rng), "tv", truth, reps=1000)
     assert abs(cov.coverage - 0.916) <= 3.29 * np.sqrt(0.916 * 0.084 / 1000), (cov.coverage, cov.bias, se)
+
+
+def test_measured_windows_stop_where_rare_samples_carry_the_mean():
+    """Per-sample TV of the renewal HMM is heavy-tailed: at 200 samples the mean beyond w = 16 has a
+    relative standard error above 20%, and the checker's fit range stops before it."""
+    from wzbounds.assumptions import check_assumptions
+    from wzbounds.curves import Curves
+    from wzbounds.fit import measured_windows
+
+    rng = np.random.default_rng(0)
+    w = 2.0 ** np.arange(7)
+    # a panel whose last two windows are zero in all but two samples: their mean is carried by two draws
+    tv = np.tile(0.3 * w**-0.8, (200, 1)) * np.exp(0.1 * rng.standard_normal((200, 7)))
+    tv[2:, 5:] = 1e-12
+    curves = Curves(w, tv)
+    assert list(measured_windows(curves)) == [1, 2, 4, 8, 16]
+    assert check_assumptions(curves, n_boot=200).fit_range == (4.0, 16.0)
+    arfima = ARFIMA(0.3).sample_curves(GAUSS, 200, rng)
+    assert list(measured_windows(arfima)) == list(GAUSS)  # every window measured: the rule changes nothing
