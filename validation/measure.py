@@ -94,12 +94,16 @@ class FullSide:
 
 @dataclass
 class PrefixContext:
-    """Everything computed once per prefix: tokens, targets, full laws, attention scores."""
+    """Everything computed once per prefix: tokens, targets, full laws, attention scores, the cache.
+
+    With `bos`, tokens[0] is the model's BOS token: every context, full or kept, starts with it
+    at position 0, and policies and budgets count the text tokens after it only."""
 
     tokens: np.ndarray
     targets: tuple[int, ...]
     full: FullSide
     attention: np.ndarray | None = None  # S[q, k]: attention mass summed over layers and heads
+    bos: bool = False
     _cum: np.ndarray | None = field(default=None, repr=False)
     _prefill: list | None = field(default=None, repr=False)  # the prefix cache: (keys, values) per layer
 
@@ -125,60 +129,73 @@ class PrefixContext:
 
 
 class Engine:
-    """Runs a loaded model (validation.models.LoadedModel) for the three modes."""
+    """Runs a loaded model (validation.models.LoadedModel) for the three modes.
+
+    Every forward states its attention mask explicitly (validation.masks): the policy's kept
+    entries, causality, and for sliding-window layers the window measured on position ids, so
+    one code path serves full-attention, sliding-window and interleaved models alike."""
 
     def __init__(self, lm, *, max_batch_tokens: int = 8192, mus: Sequence[float] = (0.01, 0.1, 0.3)) -> None:
+        from validation.masks import AttentionLayout
+
         self.lm = lm
         self.model = lm.model
         self.device = lm.device
         self.max_batch_tokens = int(max_batch_tokens)
         self.mus = tuple(mus)
-        self.vocab = int(self.model.config.vocab_size)
+        self.vocab = int(self.model.config.get_text_config().vocab_size)
+        self.layout = AttentionLayout.of(self.model.config)
+        self.dtype = next(self.model.parameters()).dtype
 
     # -- forward helpers -------------------------------------------------------------------
-    def _logits(self, ids, pos, mask, keep: int, cache_into: list | None = None):
-        """Raw logits at the last `keep` positions (the model's dtype); with `cache_into`, the
-        forward's cache is appended to it as (keys, values) per layer."""
-        torch = _torch()
-        with torch.inference_mode():
-            out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, use_cache=cache_into is not None,
-                             logits_to_keep=keep)
-        if cache_into is not None:
-            cache_into.extend((layer.keys, layer.values) for layer in out.past_key_values.layers)
-        return out.logits
+    def _logits(self, ids, pos, allowed, keep: int, *, key_pos=None, cache=None):
+        """Raw logits (the model's dtype) at the last `keep` queries.
 
-    def _logp(self, ids, pos, mask, keep: int, cache_into: list | None = None):
-        """float64 log-probabilities at the last `keep` positions."""
-        return _torch().log_softmax(self._logits(ids, pos, mask, keep, cache_into).double(), dim=-1)
+        ids, pos: (B, q) tokens and position ids; allowed: bool (B, q, n) over the keys, which
+        are the `cache` entries (at positions key_pos, (B, n - q) or (n - q,)) followed by the
+        queries themselves; the sliding-window rule is added per layer type from the positions."""
+        torch = _torch()
+        keys = pos if key_pos is None else torch.cat([key_pos.expand(pos.shape[0], -1), pos], dim=-1)
+        mask = self.layout.masks(allowed, pos, keys, self.dtype)
+        with torch.inference_mode():
+            out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, past_key_values=cache,
+                             use_cache=cache is not None, logits_to_keep=keep)
+        return out.logits
 
     def _rows_per_batch(self, length: int, keep: int) -> int:
         by_tokens = max(1, self.max_batch_tokens // max(length, 1))
         by_logits = max(1, int(2**28 // (8 * keep * self.vocab)))  # at most 256 MiB of logits, even in float64
-        return max(1, min(by_tokens, by_logits))
+        by_mask = max(1, int(2**28 // (4 * length * length * 2)))  # at most 256 MiB of masks (two layer types)
+        return max(1, min(by_tokens, by_logits, by_mask))
 
-    def context(self, tokens: Sequence[int], n_targets: int, scores: bool = False) -> PrefixContext:
-        """Full-context laws at the last n_targets positions, and attention scores if asked."""
+    def context(self, tokens: Sequence[int], n_targets: int, scores: bool = False, bos: bool = False) -> PrefixContext:
+        """Full-context laws at the last n_targets positions, and attention scores if asked.
+
+        With `bos`, tokens[0] is a BOS token that every kept context keeps (see PrefixContext)."""
         torch = _torch()
+        from transformers import DynamicCache
+
         tokens = np.asarray(tokens, dtype=np.int64)
         L = tokens.size
-        if not 1 <= n_targets <= L:
-            raise ValueError(f"n_targets must be in 1..{L} for a prefix of {L} tokens; got {n_targets}")
+        if not 1 <= n_targets <= L - int(bos):
+            raise ValueError(f"n_targets must be in 1..{L - int(bos)} for a prefix of {L} tokens; got {n_targets}")
         if self.lm.max_positions and L > self.lm.max_positions:
             raise ValueError(f"prefix of {L} tokens exceeds the model's context of {self.lm.max_positions} positions")
         targets = tuple(range(L - n_targets, L))
         ids = torch.as_tensor(tokens, device=self.device)[None]
         pos = torch.arange(L, device=self.device)[None]
-        mask = torch.ones_like(ids)
+        causal = torch.ones(L, L, dtype=torch.bool, device=self.device).tril_()[None]
+        cache = DynamicCache()  # no config: every layer keeps all its entries (evict reads them)
         attention = None
-        # on full-attention models the full forward's cache is the evict prefill (entries >= t are masked)
-        cache = [] if self.full_attention_only() else None
         if scores:
-            attention, logp = self._forward_with_attention(ids, pos, mask, n_targets, cache)
+            attention, logits = self._forward_with_attention(ids, pos, causal, n_targets, cache)
         else:
-            logp = self._logp(ids, pos, mask, n_targets, cache)
-        return PrefixContext(tokens, targets, FullSide(logp[0], self.mus), attention, _prefill=cache)
+            logits = self._logits(ids, pos, causal, n_targets, cache=cache)
+        logp = torch.log_softmax(logits[0].double(), dim=-1)
+        prefill = [(layer.keys, layer.values) for layer in cache.layers]
+        return PrefixContext(tokens, targets, FullSide(logp, self.mus), attention, bos=bool(bos), _prefill=prefill)
 
-    def _forward_with_attention(self, ids, pos, mask, keep, cache_into: list | None = None):
+    def _forward_with_attention(self, ids, pos, allowed, keep, cache):
         torch = _torch()
         L = ids.shape[1]
         total = torch.zeros(L, L, dtype=torch.float64, device=self.device)
@@ -194,16 +211,35 @@ class Engine:
         previous = self.model.config._attn_implementation
         self.lm.set_attention("eager")
         try:
-            logp = self._logp(ids, pos, mask, keep, cache_into)
+            logits = self._logits(ids, pos, allowed, keep, cache=cache)
         finally:
             for h in handles:
                 h.remove()
             self.lm.set_attention(previous)
         if not handles or float(total.sum()) == 0.0:
-            raise ValueError("this model exposes no attention weights; score-based policies cannot run on it")
-        return total.cpu().numpy(), logp
+            raise ValueError(f"model {self.lm.name!r} exposes no attention weights (no eager attention "
+                             "returning them): score-based policies (heavy, h2o, snapkv) cannot run on it")
+        return total.cpu().numpy(), logits
 
-    # -- recompute -------------------------------------------------------------------------
+    # -- kept sets -------------------------------------------------------------------------
+    @staticmethod
+    def keep(ctx: PrefixContext, policy: CachePolicy, t: int, budget: int, scores=None) -> np.ndarray:
+        """The sequence positions kept for the query at position t: the policy's choice, and with a
+        BOS the policy applied to the text after it (budget counted there) plus position 0."""
+        if not ctx.bos:
+            return policy.keep(t, budget, scores)
+        if t == 0:
+            return np.zeros(1, dtype=np.int64)
+        text = policy.keep(t - 1, budget, None if scores is None else scores[1:])
+        return np.concatenate([[0], text + 1])
+
+    @staticmethod
+    def anchored_head(ctx: PrefixContext, policy: CachePolicy) -> tuple[int, ...] | None:
+        head = policy.anchored_head()
+        if head is None or not ctx.bos:
+            return head
+        return (0, *(h + 1 for h in head))
+
     def kept_sets(self, ctx: PrefixContext, policy: CachePolicy, budgets: Iterable[int], upto_offset: int = 0):
         """{(t, k): kept positions} for every target and budget (scores as of query t - upto_offset)."""
         out = {}
@@ -212,16 +248,17 @@ class Engine:
             if policy.scores is not None:
                 sc = ctx.scores(policy.scores, t - upto_offset, policy.score_window)
             for k in budgets:
-                out[(t, int(k))] = policy.keep(t, int(k), sc)
+                out[(t, int(k))] = self.keep(ctx, policy, t, int(k), sc)
         return out
 
+    # -- recompute -------------------------------------------------------------------------
     def recompute(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], positions: str,
                   engine: str = "auto") -> list[dict]:
         """Rows (t, budget, divergences) for recompute mode; engine "auto", "anchored" or "naive"."""
         if positions not in POSITIONS:
             raise ValueError(f"positions must be one of {POSITIONS}; got {positions!r}")
         kept = self.kept_sets(ctx, policy, budgets)
-        head = policy.anchored_head()
+        head = self.anchored_head(ctx, policy)
         if engine == "auto":
             engine = "anchored" if head is not None and self._anchored_cost(ctx, kept, head) < self._naive_cost(kept) else "naive"
         if engine == "anchored":
@@ -265,7 +302,7 @@ class Engine:
         return sum(len(head) + L - s for s in anchors)
 
     def _anchored(self, ctx: PrefixContext, kept: dict, head: tuple[int, ...], positions: str):
-        """Yield ([(t, k)], logits) chunks, one per batch of anchors."""
+        """Yield ([(t, k)], logits) chunks, one per batch of anchors (rows left-padded to one width)."""
         torch = _torch()
         L = ctx.tokens.size
         n_t = len(ctx.targets)
@@ -290,15 +327,17 @@ class Engine:
             width = h + L - batch[0]
             ids = torch.zeros(len(batch), width, dtype=torch.long, device=self.device)
             pos = torch.zeros_like(ids)
-            mask = torch.zeros_like(ids)
+            valid = torch.zeros(len(batch), width, dtype=torch.bool, device=self.device)
             for r, s in enumerate(batch):
                 idx = torch.cat([head_idx, torch.arange(s, L, device=self.device)])
                 n = idx.numel()
                 ids[r, width - n :] = tokens[idx]
                 pos[r, width - n :] = idx if positions == "preserved" else torch.arange(n, device=self.device)
-                mask[r, width - n :] = 1
+                valid[r, width - n :] = True
+            eye = torch.eye(width, dtype=torch.bool, device=self.device)
+            allowed = (eye.logical_not().tril_() & valid[:, None, :]) | eye  # padding rows see only themselves
             keep = min(n_t, width)
-            logits = self._logits(ids, pos, mask, keep)  # (rows, keep, V): targets L-keep..L-1
+            logits = self._logits(ids, pos, allowed, keep)  # (rows, keep, V): targets L-keep..L-1
             keys = [(t, k) for s in batch for t, k in want[s]]
             r_idx = [r for r, s in enumerate(batch) for _ in want[s]]
             c_idx = [t - (L - keep) for s in batch for t, _ in want[s]]
@@ -313,60 +352,43 @@ class Engine:
             by_size[len(v)].append((key, v))
         for size, items in sorted(by_size.items()):
             per = self._rows_per_batch(size, 1)
+            causal = torch.ones(size, size, dtype=torch.bool, device=self.device).tril_()[None]
             for b in range(0, len(items), per):
                 chunk = items[b : b + per]
                 idx = torch.as_tensor(np.stack([v for _, v in chunk]), device=self.device)
                 pos = idx if positions == "preserved" else torch.arange(size, device=self.device).expand_as(idx)
-                logits = self._logits(tokens[idx], pos, torch.ones_like(idx), 1)
+                logits = self._logits(tokens[idx], pos, causal.expand(len(chunk), -1, -1), 1)
                 yield [key for key, _ in chunk], logits[:, -1]
-
-    # -- masks -----------------------------------------------------------------------------
-    def full_attention_only(self) -> bool:
-        """Every layer attends over the whole context (no sliding-window layers): the condition
-        under which one forward under an explicit 4D mask reproduces the cache-editing modes."""
-        cfg = getattr(self.model.config, "get_text_config", lambda: self.model.config)()
-        types = getattr(cfg, "layer_types", None)
-        if types is not None:
-            return all(t == "full_attention" for t in types)
-        return getattr(cfg, "sliding_window", None) is None or getattr(cfg, "use_sliding_window", True) is False
 
     # -- evict -----------------------------------------------------------------------------
     def evict(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:
         """Prefill once; per target cut the cache to positions < t, keep the policy's entries, run x_t.
 
-        Scores come from the prefill's queries up to t - 1 (x_t is not yet seen). engine "masked":
-        one forward per prefix (see `_evict_masked`); "pairs": one cache edit and forward per
-        (target, budget), the reference; "auto": masked on models without sliding-window layers."""
-        if engine == "auto":
-            engine = "masked" if self.full_attention_only() else "pairs"
-        if engine not in ("masked", "pairs"):
+        Scores come from the prefill's queries up to t - 1 (x_t is not yet seen). engine "masked"
+        (and "auto"): one forward of the queries per prefix (see `_evict_masked`); "pairs": one
+        cache edit and forward per (target, budget), the reference."""
+        if engine not in ("auto", "masked", "pairs"):
             raise ValueError(f"engine must be 'auto', 'masked' or 'pairs'; got {engine!r}")
         kept = self.kept_sets(ctx, policy, budgets, upto_offset=1)
-        if engine == "masked":
-            return self._rows(ctx, self._evict_masked(ctx, kept))
-        ids = _torch().as_tensor(ctx.tokens, device=self.device)[None]
-        return self._rows(ctx, self._evict_laws(ids, self._prefill(ctx), kept))
+        if engine == "pairs":
+            return self._rows(ctx, self._evict_laws(ctx, kept))
+        return self._rows(ctx, self._evict_masked(ctx, kept))
 
     def _prefill(self, ctx: PrefixContext) -> list:
-        """The prefix's cache, (keys, values) per layer: the full-context forward's own cache on
-        full-attention models (`context` keeps it), else a prefill of x_0..x_{L-2}; shared by every
-        evict run on the prefix (the tensors are never modified: each use wraps them afresh).
-        Only entries before each target are ever attended."""
+        """The prefix's cache, (keys, values) per layer, from the full-context forward (`context`
+        keeps every layer's entries, sliding layers included). Entries from each target on are
+        never attended; the tensors are never modified (each use wraps them afresh)."""
         if ctx._prefill is None:
-            torch = _torch()
-            ids = torch.as_tensor(ctx.tokens[:-1], device=self.device)[None]
-            with torch.inference_mode():
-                pre = self.model(input_ids=ids, use_cache=True)
-            ctx._prefill = [(layer.keys, layer.values) for layer in pre.past_key_values.layers]
+            raise ValueError("this prefix context holds no cache; build it with Engine.context")
         return ctx._prefill
 
     def _evict_masked(self, ctx: PrefixContext, kept: dict):
         """Every (target t, budget k) law of evict mode from one forward of the queries.
 
-        The prefix's cache (x_0..x_{L-2}, shared with the reference path) is kept whole; the
-        queries follow it as one batch of extra tokens, x_t at position id t for each (t, k),
-        under a 4D mask whose row admits exactly the kept cache entries before t and the
-        query itself. Each query then computes, layer by layer, what x_t computes against
+        The prefix's cache is kept whole; the queries follow it as one batch of extra tokens,
+        x_t at position id t for each (t, k), under a mask whose row admits exactly the kept
+        cache entries before t and the query itself (sliding layers: those within the window
+        of position t). Each query then computes, layer by layer, what x_t computes against
         the cache cut to its kept entries: the same law as the per-pair cache edit
         (docs/validation.md derives it), for the cost of one forward of the queries."""
         torch = _torch()
@@ -376,38 +398,36 @@ class Engine:
         n = layers[0][0].shape[-2]
         items = sorted(kept.items())
         tokens = torch.as_tensor(ctx.tokens, device=self.device)
-        per = max(1, min(len(items), self.max_batch_tokens // 8, int(2**27 // max(self.vocab * 8, 1))))
+        key_pos = torch.arange(n, device=self.device)
+        per = max(1, min(len(items), self.max_batch_tokens // 8, int(2**27 // max(self.vocab * 8, 1)),
+                         int(2**27 // max(8 * (n + 1), 1))))
         for b in range(0, len(items), per):
             chunk = items[b : b + per]
             q = len(chunk)
-            mask = torch.zeros(q, n + q, dtype=torch.bool, device=self.device)
+            allowed = torch.zeros(1, q, n + q, dtype=torch.bool, device=self.device)
             for r, ((t, _), v) in enumerate(chunk):
-                mask[r, torch.as_tensor(v[v < t], dtype=torch.long, device=self.device)] = True
-            mask[:, n:] = torch.eye(q, dtype=torch.bool, device=self.device)
-            query_pos = torch.as_tensor([t for (t, _), _ in chunk], dtype=torch.long, device=self.device)
-            cache = DynamicCache(ddp_cache_data=list(layers), config=self.model.config)
-            with torch.inference_mode():
-                out = self.model(input_ids=tokens[query_pos][None], position_ids=query_pos[None],
-                                 attention_mask=mask[None, None], past_key_values=cache, use_cache=True)
-            yield [key for key, _ in chunk], out.logits[0]
+                allowed[0, r, torch.as_tensor(v[v < t], dtype=torch.long, device=self.device)] = True
+            allowed[0, :, n:] = torch.eye(q, dtype=torch.bool, device=self.device)
+            query_pos = torch.as_tensor([t for (t, _), _ in chunk], dtype=torch.long, device=self.device)[None]
+            cache = DynamicCache(ddp_cache_data=list(layers))
+            logits = self._logits(tokens[query_pos], query_pos, allowed, q, key_pos=key_pos, cache=cache)
+            yield [key for key, _ in chunk], logits[0]
 
-    def _evict_laws(self, ids, layers, kept: dict):
+    def _evict_laws(self, ctx: PrefixContext, kept: dict):
+        """The reference: per (t, k) a cache holding only the kept entries before t, and x_t run on it."""
         torch = _torch()
         from transformers import DynamicCache
 
+        layers = self._prefill(ctx)
+        ids = torch.as_tensor(ctx.tokens, device=self.device)[None]
         for (t, k), v in kept.items():
             past = torch.as_tensor(v[v < t], device=self.device)
-            cache = DynamicCache(
-                ddp_cache_data=[(key.index_select(-2, past), val.index_select(-2, past)) for key, val in layers],
-                config=self.model.config,
-            )
-            with torch.inference_mode():
-                out = self.model(
-                    input_ids=ids[:, t : t + 1], position_ids=torch.tensor([[t]], device=self.device),
-                    attention_mask=torch.ones(1, past.numel() + 1, dtype=torch.long, device=self.device),
-                    past_key_values=cache, use_cache=True,
-                )
-            yield [(t, k)], out.logits[:, -1]
+            cache = DynamicCache(ddp_cache_data=[(key.index_select(-2, past), val.index_select(-2, past))
+                                                 for key, val in layers])
+            allowed = torch.ones(1, 1, past.numel() + 1, dtype=torch.bool, device=self.device)
+            logits = self._logits(ids[:, t : t + 1], torch.tensor([[t]], device=self.device), allowed, 1,
+                                  key_pos=past, cache=cache)
+            yield [(t, k)], logits[:, -1]
 
     # -- online ----------------------------------------------------------------------------
     def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:
@@ -415,49 +435,75 @@ class Engine:
         query sees at most `budget` tokens (itself included), positions preserved. Policies
         with a static online kept set only (`static_online`: sliding, sink).
 
-        engine "masked": one forward of the prefix per batch of budgets under the mask whose
-        row j is the kept set at step j (see `_online_masked`); "tokens": the token-by-token
-        decoder with cache eviction, the reference; "auto": masked on models without
-        sliding-window layers."""
+        engine "masked" (and "auto"): one forward per batch of budgets under the mask whose row
+        j is the kept set at step j (see `_online_masked`); "tokens": the token-by-token decoder
+        with cache eviction, the reference."""
         if not policy.static_online:
             raise ValueError(f"online mode runs policies with a static kept set (sliding, sink), not {policy.name!r}")
-        if engine == "auto":
-            engine = "masked" if self.full_attention_only() else "tokens"
-        if engine == "masked":
+        if engine in ("auto", "masked"):
             return self._rows(ctx, self._online_masked(ctx, policy, budgets))
         if engine == "tokens":
             return self._rows(ctx, self._online_laws(ctx, policy, budgets))
         raise ValueError(f"engine must be 'auto', 'masked' or 'tokens'; got {engine!r}")
 
+    def _online_kept(self, ctx: PrefixContext, policy: CachePolicy, budget: int) -> np.ndarray:
+        """M[j, i] = (i in K_j): the kept set at every step j, as a boolean matrix."""
+        L = ctx.tokens.size
+        M = np.zeros((L, L), dtype=bool)
+        for j in range(L):
+            M[j, self.keep(ctx, policy, j, budget)] = True
+        return M
+
+    def _cone(self, M: np.ndarray, targets: Sequence[int]) -> np.ndarray:
+        """The steps the targets depend on: the targets, and every entry a needed row attends to,
+        closed over the model's layers (a row's layer-l state reads its kept entries' layer-(l-1)
+        states). Rows outside it never influence a target, so the forward skips them."""
+        need = np.zeros(M.shape[0], dtype=bool)
+        need[list(targets)] = True
+        for _ in range(len(self.layout.layer_types)):
+            grown = need | M[need].any(axis=0)
+            if (grown == need).all():
+                break
+            need = grown
+        return np.flatnonzero(need)
+
     def _online_masked(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]):
         """Online decoding as one forward per batch of budgets.
 
-        Online, entry i is computed at step i from the entries kept then, K_i =
-        policy.keep(i, k) (a fixed function of (i, k) for a static policy), and never
-        changes afterwards; the query at step j attends to K_j. One forward of the whole
-        prefix under the mask M[j, i] = (i in K_j) computes the same hidden states at every
-        layer, row by row, hence the same laws: for sliding windows a band, plus the sink
-        columns for sink+recent."""
+        Online, entry i is computed at step i from the entries kept then, K_i (a fixed function
+        of (i, k) for a static policy), and never changes afterwards; the query at step j attends
+        to K_j. One forward of the prefix under the mask M[j, i] = (i in K_j) computes the same
+        hidden states at every layer, row by row, hence the same laws: for sliding windows a
+        band, plus the sink columns for sink+recent. Only the rows the targets depend on are
+        run (`_cone`), positions preserved; rows of a batch are left-padded to one width."""
         torch = _torch()
-        L = ctx.tokens.size
         n_t = len(ctx.targets)
         tokens = torch.as_tensor(ctx.tokens, device=self.device)
-        per = self._rows_per_batch(L, n_t)
-        budgets = [int(k) for k in budgets]
-        for b in range(0, len(budgets), per):
-            chunk = budgets[b : b + per]
-            mask = np.zeros((len(chunk), 1, L, L), dtype=bool)
-            for r, k in enumerate(chunk):
-                for j in range(L):
-                    mask[r, 0, j, policy.keep(j, k)] = True
-            mask = torch.from_numpy(mask).to(self.device)
-            ids = tokens[None].expand(len(chunk), L)
-            pos = torch.arange(L, device=self.device)[None].expand(len(chunk), L)
-            logits = self._logits(ids, pos, mask, n_t)  # boolean 4D mask (True = attend); rows x targets x V
-            keys = [(t, k) for k in chunk for t in ctx.targets]
+        plans = []
+        for k in sorted({int(k) for k in budgets}, reverse=True):
+            M = self._online_kept(ctx, policy, k)
+            rows = self._cone(M, ctx.targets)
+            plans.append((k, rows, M[np.ix_(rows, rows)]))
+        i = 0
+        while i < len(plans):
+            width = plans[i][1].size
+            per = self._rows_per_batch(width, n_t)
+            batch = plans[i : i + per]
+            i += len(batch)
+            ids = torch.zeros(len(batch), width, dtype=torch.long, device=self.device)
+            pos = torch.zeros_like(ids)
+            allowed = torch.eye(width, dtype=torch.bool, device=self.device).repeat(len(batch), 1, 1)
+            for r, (_, rows, sub) in enumerate(batch):
+                n = rows.size
+                ids[r, width - n :] = tokens[rows]
+                pos[r, width - n :] = torch.as_tensor(rows, device=self.device)
+                allowed[r, width - n :, width - n :] = torch.from_numpy(sub).to(self.device)
+            logits = self._logits(ids, pos, allowed, n_t)  # the targets are the last n_t rows of each
+            keys = [(t, k) for k, _, _ in batch for t in ctx.targets]
             yield keys, logits.reshape(-1, logits.shape[-1])
 
     def _online_laws(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]):
+        """The reference: decode one token at a time, cutting the cache to the next step's kept set."""
         torch = _torch()
         from transformers import DynamicCache
 
@@ -465,20 +511,17 @@ class Engine:
         ids = torch.as_tensor(ctx.tokens, device=self.device)
         targets = set(ctx.targets)
         for k in budgets:
-            cache = DynamicCache(config=self.model.config)
-            held = []  # original positions of the cache entries, in order
+            cache = DynamicCache()  # no config: eviction is ours alone, no layer trims itself
+            held: list[int] = []  # original positions of the cache entries, in order
             for i in range(L):
-                with torch.inference_mode():
-                    out = self.model(
-                        input_ids=ids[i : i + 1][None], position_ids=torch.tensor([[i]], device=self.device),
-                        attention_mask=torch.ones(1, len(held) + 1, dtype=torch.long, device=self.device),
-                        past_key_values=cache, use_cache=True,
-                    )
+                allowed = torch.ones(1, 1, len(held) + 1, dtype=torch.bool, device=self.device)
+                logits = self._logits(ids[i : i + 1][None], torch.tensor([[i]], device=self.device), allowed, 1,
+                                      key_pos=torch.as_tensor(held, dtype=torch.long, device=self.device), cache=cache)
                 held.append(i)
                 if i in targets:
-                    yield [(i, int(k))], out.logits[:, -1]
+                    yield [(i, int(k))], logits[:, -1]
                 if i + 1 < L:
-                    keep_next = policy.keep(i + 1, int(k))[:-1]  # without the next query itself
+                    keep_next = self.keep(ctx, policy, i + 1, int(k))[:-1]  # without the next query itself
                     if len(keep_next) < len(held):
                         where = {p: j for j, p in enumerate(held)}
                         sel = torch.as_tensor([where[p] for p in keep_next], dtype=torch.long, device=self.device)

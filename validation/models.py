@@ -24,6 +24,7 @@ from validation.geometry import kv_geometry
 from wzbounds.memory import KVGeometry
 
 DTYPES = ("float32", "bfloat16", "float16", "float64")
+BOS_RULES = ("auto", "always", "never")
 DEFAULT_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, de-quantised)"
 
 
@@ -54,11 +55,30 @@ class LoadedModel:
     dtype: str
     kv: KVGeometry
     max_positions: int
-    bos: str
+    bos_id: int | None  # the BOS token the tokenizer puts first, None when it adds none
 
     def encode(self, text: str) -> list[int]:
-        """Token ids as the model's tokenizer makes them (its own BOS convention, recorded in `bos`)."""
-        return self.tokenizer(text, add_special_tokens=True)["input_ids"]
+        """The text's token ids, without special tokens (a BOS is placed by `bos_token`'s rule)."""
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def bos_token(self, rule: str = "auto") -> int | None:
+        """The token every context starts with: "auto" the BOS the tokenizer adds (None if it adds
+        none), "always" the tokenizer's BOS token (an error if it has none), "never" None."""
+        if rule == "auto":
+            return self.bos_id
+        if rule == "never":
+            return None
+        if rule == "always":
+            bos = getattr(self.tokenizer, "bos_token_id", None)
+            if bos is None:
+                raise ValueError(f"--bos always: the tokenizer of {self.name} has no BOS token; use auto or never")
+            return int(bos)
+        raise ValueError(f"bos must be one of {BOS_RULES}; got {rule!r}")
+
+    @property
+    def bos(self) -> str:
+        """How the tokenizer starts a text, in words (for reports)."""
+        return f"tokenizer adds BOS (id {self.bos_id})" if self.bos_id is not None else "no BOS added"
 
     def set_attention(self, implementation: str) -> None:
         """Switch attention kernels: "eager" exposes attention weights (for score-based policies)."""
@@ -139,8 +159,9 @@ def load_model(
     cfg = model.config
     probe = tokenizer("a", add_special_tokens=True)["input_ids"]
     bos_id = tokenizer.bos_token_id
-    bos = "tokenizer adds BOS" if bos_id is not None and probe and probe[0] == bos_id else "no BOS added"
+    adds_bos = bos_id is not None and bool(probe) and probe[0] == bos_id
     return LoadedModel(
         model=model, tokenizer=tokenizer, name=name, source=str(where), device=dev, dtype=dtype,
-        kv=kv_geometry(cfg, dtype=dtype), max_positions=int(getattr(cfg, "max_position_embeddings", 0) or 0), bos=bos,
+        kv=kv_geometry(cfg, dtype=dtype), max_positions=int(getattr(cfg.get_text_config(), "max_position_embeddings", 0) or 0),
+        bos_id=int(bos_id) if adds_bos else None,
     )

@@ -29,4 +29,4 @@ def tiny_model(seed: int = 0, layers: int = 2) -> LoadedModel:
     torch.manual_seed(seed)
     model = LlamaForCausalLM(tiny_config(layers)).eval()
     return LoadedModel(model, ByteTokenizer(), "tiny-llama", "memory", torch.device("cpu"), "float32",
-                       kv_geometry(model.config, dtype="float32"), 1024, "no BOS added")
+                       kv_geometry(model.config, dtype="float32"), 1024, None)
