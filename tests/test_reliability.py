@@ -57,7 +57,7 @@ CLI_CASES = [
     ("empty curve column", ["check", "{curves.csv}", "--n-boot", "20"], "finite and > 0 to fit in log space"),
     ("non-UTF-8 curves", ["check", "{nonutf8.csv}"], "is not UTF-8"),
     ("missing curves file", ["check", "{missing.csv}"], "does not exist"),
-    ("unknown policy", ["measure", "--policy", "lru", "--out", "{out}"], "policies must be a non-empty selection"),
+    ("unknown policy", ["measure", "--policy", "lru", "--out", "{out}"], "unknown policy 'lru'"),
     ("unknown mode", ["measure", "--mode", "replay", "--out", "{out}"], "modes must be a non-empty selection"),
     ("budget beyond the prefix", ["measure", "--windows", "1:1024", "--prefix-length", "256", "--out", "{out}"],
      "budget 1024 is larger than the prefix"),

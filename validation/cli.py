@@ -17,7 +17,7 @@ from wzbounds._grid import parse_grid, parse_whole_grid
 MEASURE_EXAMPLES = """\
 examples:
   wzbounds measure --model default --domain natural --policy sliding --windows 1:1024 --prefixes 100 --out results/
-  wzbounds measure --domain code --policy sliding,sink,random,heavy --mode recompute,evict --windows 1:256 \\
+  wzbounds measure --domain code --policy sliding,sink:n_sink=8,heavy --mode recompute,evict --windows 1:256 \\
       --prefixes 8 --prefix-length 512 --targets 16 --out results-code/
   wzbounds measure --model ./my-model.gguf --domain ./my-texts/ --policy sliding --positions preserved,reindexed \\
       --windows 1:512 --out mine/ --device cuda --dtype bfloat16
@@ -31,13 +31,15 @@ def _csv(value: str) -> tuple[str, ...]:
 
 
 def cmd_measure(args: argparse.Namespace) -> None:
-    from validation.protocol import Protocol, run
+    from validation.policies import split_specs
+    from validation.protocol import IncompleteRun, Protocol, run
 
     protocol = Protocol(
-        model=args.model, domain=args.domain, policies=_csv(args.policy), modes=_csv(args.mode),
+        model=args.model, domain=args.domain, policies=split_specs(",".join(args.policy or ["sliding"])),
+        modes=_csv(args.mode),
         positions=_csv(args.positions), budgets=tuple(int(b) for b in parse_whole_grid("windows", args.windows)),
         prefixes=args.prefixes, prefix_length=args.prefix_length, targets=args.targets, seed=args.seed,
-        mus=tuple(float(m) for m in parse_grid("mu", args.mu)), dtype=args.dtype, n_sink=args.n_sink,
+        mus=tuple(float(m) for m in parse_grid("mu", args.mu)), dtype=args.dtype, bos=args.bos,
     )
     from validation.corpora import load_corpus
     from validation.distributed import process_group
@@ -51,6 +53,8 @@ def cmd_measure(args: argparse.Namespace) -> None:
     if rank == 0:
         rows = sum(e["rows"] for e in store.shards.values())
         print(f"{len(store.shards)} shards, {rows} rows in {args.out}" + (f" ({world} processes)" if world > 1 else ""))
+    if store.failures:
+        raise IncompleteRun(store.failures, Path(args.out))
 
 
 def _runtime_options(p: argparse.ArgumentParser) -> None:
@@ -67,7 +71,9 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf file, a model "
                    "folder, or a hub id already in the local cache")
     p.add_argument("--domain", default="natural", help="'natural', 'code', or a text file / folder")
-    p.add_argument("--policy", default="sliding", help="comma-separated: sliding, sink, random, heavy, h2o, snapkv")
+    p.add_argument("--policy", action="append", help="policies with optional hyperparameters, comma-separated or "
+                   "repeated: sliding, sink, random, heavy, h2o, snapkv, e.g. 'sliding,sink:n_sink=8' or "
+                   "'snapkv:window=16,kernel=7' (default sliding; all values are recorded with the results)")
     p.add_argument("--mode", default="recompute", help="comma-separated: recompute, evict, online")
     p.add_argument("--positions", default="preserved", help="recompute positions: preserved, reindexed (or both)")
     p.add_argument("--windows", default="1:256", help="budgets in tokens: '1:1024' (powers of two), a list, or START:STOP:N")
@@ -75,7 +81,8 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--prefix-length", type=int, default=512, help="tokens per prefix (default 512)")
     p.add_argument("--targets", type=int, default=16, help="target positions at the end of each prefix (default 16)")
     p.add_argument("--mu", default="0.01,0.1,0.3", help="KL smoothing values (default 0.01,0.1,0.3)")
-    p.add_argument("--n-sink", type=int, default=4, help="sink tokens for the sink policy (default 4)")
+    p.add_argument("--bos", default="auto", choices=("auto", "always", "never"),
+                   help="start every context with the BOS token: auto (when the tokenizer adds one), always, never")
     p.add_argument("--seed", type=int, default=0, help="seed for prefixes and random-K (default 0)")
     _runtime_options(p)
     p.add_argument("--max-batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")

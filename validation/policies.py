@@ -19,6 +19,7 @@ computes from the full-context forward.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -77,6 +78,12 @@ class CachePolicy(ABC):
         return kept
 
 
+def _whole(policy: CachePolicy, field: str, least: int) -> None:
+    value = getattr(policy, field)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{policy.name}: {field} must be a whole number >= {least}; got {value!r}")
+
+
 def _top(scores: NDArray, candidates: NDArray, k: int) -> NDArray:
     """The k candidates with the largest scores (ties to the later position)."""
     if k <= 0:
@@ -105,6 +112,9 @@ class SinkRecent(CachePolicy):
     n_sink: int = 4
     name: ClassVar[str] = "sink"
     static_online: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _whole(self, "n_sink", 0)
 
     def anchored_head(self) -> tuple[int, ...]:
         return tuple(range(self.n_sink))
@@ -146,6 +156,10 @@ class H2O(CachePolicy):
     name: ClassVar[str] = "h2o"
     scores: ClassVar[str | None] = "accumulated"
 
+    def __post_init__(self) -> None:
+        if not 0 < self.recent_fraction <= 1:
+            raise ValueError(f"h2o: recent_fraction must be in (0, 1]; got {self.recent_fraction}")
+
     def _choose(self, t, budget, scores):
         recent = max(1, int(round(self.recent_fraction * budget)))
         window = np.arange(t - recent + 1, t + 1)
@@ -161,6 +175,10 @@ class SnapKV(CachePolicy):
     kernel: int = 5
     name: ClassVar[str] = "snapkv"
     scores: ClassVar[str | None] = "observation"
+
+    def __post_init__(self) -> None:
+        _whole(self, "window", 1)
+        _whole(self, "kernel", 1)
 
     @property
     def score_window(self) -> int:
@@ -183,6 +201,75 @@ POLICIES: dict[str, type[CachePolicy]] = {
 }
 
 
+def register_policy(cls: type[CachePolicy]) -> type[CachePolicy]:
+    """Add a user-defined policy to the registry under `cls.name` (usable as a class decorator);
+    it then runs by name everywhere: make_policy, Protocol, `wzbounds measure --policy NAME`."""
+    if not (isinstance(cls, type) and issubclass(cls, CachePolicy)):
+        raise ValueError(f"a policy must be a CachePolicy subclass; got {cls!r}")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"policy class {cls.__name__} needs a class attribute `name`, an identifier; got {name!r}")
+    if name in POLICIES and POLICIES[name] is not cls:
+        raise ValueError(f"a policy named {name!r} is already registered ({POLICIES[name].__name__})")
+    POLICIES[name] = cls
+    return cls
+
+
 def make_policy(name: str, **params: Any) -> CachePolicy:
     """A policy by registry name with its hyperparameters, e.g. make_policy("sink", n_sink=4)."""
     return build(POLICIES, "policy", name, params)
+
+
+def parse_policy(spec: str, defaults: dict[str, Any] | None = None) -> CachePolicy:
+    """A policy from its spec, "name" or "name:key=value,key=value" (e.g. "snapkv:window=16,kernel=7").
+
+    Values take the type of the field's default (int, float, bool). `defaults` fills fields the
+    spec leaves unset, where the policy has them (the protocol's seed for random)."""
+    name, _, rest = spec.strip().partition(":")
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r} in {spec!r}; known: {', '.join(POLICIES)}")
+    cls = POLICIES[name]
+    fields = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
+    params: dict[str, Any] = {k: v for k, v in (defaults or {}).items() if k in fields}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or key not in fields:
+            known = ", ".join(fields) or "none"
+            raise ValueError(f"policy spec {spec!r}: {item!r} is not key=value with a field of {name} ({known})")
+        params[key] = _typed(spec, key, value.strip(), fields[key].default)
+    return make_policy(name, **params)
+
+
+def _typed(spec: str, key: str, value: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return value.lower() in ("true", "1")
+        return type(default)(value) if isinstance(default, (int, float)) else value
+    except ValueError:
+        raise ValueError(f"policy spec {spec!r}: {key}={value!r} is not a {type(default).__name__}") from None
+
+
+def split_specs(text: str) -> tuple[str, ...]:
+    """Policy specs from a comma-separated list: a piece with "=" and no ":" continues the spec
+    before it, so "sliding,snapkv:window=16,kernel=7" is ("sliding", "snapkv:window=16,kernel=7")."""
+    specs: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        if "=" in piece and ":" not in piece:
+            if not specs or ":" not in specs[-1]:
+                raise ValueError(f"policy list {text!r}: {piece!r} is a parameter with no policy before it; "
+                                 "write name:key=value,key=value (e.g. snapkv:window=16,kernel=7)")
+            specs[-1] += "," + piece
+        else:
+            specs.append(piece)
+    return tuple(specs)
+
+
+def hyperparameters(policy: CachePolicy) -> dict[str, Any]:
+    """The policy's name and every hyperparameter, defaults included: what a result records."""
+    values = dataclasses.asdict(policy) if dataclasses.is_dataclass(policy) else {}
+    return {"policy": policy.name, **values}

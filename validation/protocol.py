@@ -1,25 +1,50 @@
 """The measurement protocol: what to measure, split into resumable tasks, run with progress.
 
-A `Protocol` names the model, the text domain, the policies, modes and
-position flags, the budget grid, and how many prefixes and targets. It is
-split into one task per (prefix, policy, mode, positions); each task's rows
-go to the store as one shard as soon as it finishes, so an interrupted run
-resumes where it stopped. `curves` turns the tidy table into
-`wzbounds.curves.Curves` (one sample per prefix, averaged over its targets)
-for fitting and checking.
+A `Protocol` names the model, the text domain, the policies (specs with their
+hyperparameters, "snapkv:window=16,kernel=7"), modes and position flags, the
+budget grid, how many prefixes and targets, and the BOS rule. It is split into
+one task per (prefix, policy, mode, positions); each task's rows go to the
+store as one shard as soon as it finishes, so an interrupted run resumes where
+it stopped. A task that fails is reported in one line (model, mode, policy,
+cause), recorded in OUT/failures.json, and the others still run. `curves`
+turns the tidy table into `wzbounds.curves.Curves` (one sample per prefix,
+averaged over its targets) for fitting and checking.
+
+BOS: with `bos="auto"` a context starts with the BOS token when the model's
+tokenizer puts one first ("always": the tokenizer's BOS in any case, "never":
+none). The BOS sits at position 0 of the full and of every kept context and is
+not counted in the budget; the token id used is recorded with the results.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
 import numpy as np
 
 from validation.measure import MODES, POSITIONS, Engine
-from validation.policies import POLICIES, make_policy
-from validation.store import ResultStore
+from validation.models import BOS_RULES
+from validation.policies import CachePolicy, hyperparameters, parse_policy
+from validation.store import ResultStore, atomic_write
 from wzbounds.curves import Curves
+
+
+class MeasurementWarning(UserWarning):
+    """A measurement that runs but may not mean what it seems (budgets past a sliding window)."""
+
+
+class IncompleteRun(ValueError):
+    """Some tasks failed; the others finished and are saved (the message lists the failures)."""
+
+    def __init__(self, failures: dict[str, str], out: Path) -> None:
+        self.failures = failures
+        lines = "; ".join(failures.values())
+        super().__init__(f"{len(failures)} task(s) failed, the rest are saved in {out} "
+                         f"(failures.json lists them): {lines}")
 
 @dataclass(frozen=True)
 class Protocol:
@@ -27,7 +52,7 @@ class Protocol:
 
     model: str = "default"
     domain: str = "natural"
-    policies: tuple[str, ...] = ("sliding",)
+    policies: tuple[str, ...] = ("sliding",)  # specs: "sink" or "snapkv:window=16,kernel=7"
     modes: tuple[str, ...] = ("recompute",)
     positions: tuple[str, ...] = ("preserved",)
     budgets: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -37,10 +62,16 @@ class Protocol:
     seed: int = 0
     mus: tuple[float, ...] = (0.01, 0.1, 0.3)
     dtype: str = "float32"
-    n_sink: int = 4
+    bos: str = "auto"
 
     def __post_init__(self) -> None:
-        for name, allowed in (("policies", POLICIES), ("modes", MODES), ("positions", POSITIONS)):
+        if not self.policies:
+            raise ValueError("policies must name at least one policy")
+        for spec in self.policies:
+            self.policy(spec)  # an unknown policy or a bad hyperparameter fails here, before any work
+        if self.bos not in BOS_RULES:
+            raise ValueError(f"bos must be one of {', '.join(BOS_RULES)}; got {self.bos!r}")
+        for name, allowed in (("modes", MODES), ("positions", POSITIONS)):
             bad = [v for v in getattr(self, name) if v not in allowed]
             if bad or not getattr(self, name):
                 raise ValueError(f"{name} must be a non-empty selection of {', '.join(allowed)}; got {bad or 'none'}")
@@ -60,27 +91,32 @@ class Protocol:
     def tasks(self) -> list[tuple[str, str, str]]:
         """(policy, mode, positions) combinations that make sense."""
         out = []
-        for policy in self.policies:
+        for spec in self.policies:
             for mode in self.modes:
-                if mode == "online" and not POLICIES[policy].static_online:
+                if mode == "online" and not self.policy(spec).static_online:
                     continue
                 for positions in self.positions if mode == "recompute" else ("preserved",):
-                    out.append((policy, mode, positions))
+                    out.append((spec, mode, positions))
         return out
 
-    def policy(self, name: str):
-        """The policy `name` with this protocol's hyperparameters (sinks, seed)."""
-        params = {"sink": {"n_sink": self.n_sink}, "random": {"seed": self.seed}}.get(name, {})
-        return make_policy(name, **params)
+    def policy(self, spec: str) -> CachePolicy:
+        """The policy of a spec; a random policy without its own seed takes the protocol's."""
+        return parse_policy(spec, defaults={"seed": self.seed})
+
+    def hyperparameters(self) -> dict[str, dict]:
+        """Every policy spec with all its hyperparameters, defaults included (recorded with the results)."""
+        return {spec: hyperparameters(self.policy(spec)) for spec in self.policies}
 
 
 def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", corpus=None,
         max_batch_tokens: int = 8192, progress: bool = True, shard: tuple[int, int] = (0, 1)) -> ResultStore:
     """Measure everything the protocol asks for into `out`, skipping finished tasks.
 
-    `shard = (rank, world)` runs only the prefixes with index % world == rank (see
-    validation.distributed); each rank records its shards in its own manifest file and
-    rank 0 merges them at the end.
+    A failing task is reported in one line and recorded in OUT/failures.json; the other tasks
+    still run and are saved, and the returned store lists the failures in `store.failures`
+    (the `measure` command then exits with status 2). `shard = (rank, world)` runs only the
+    prefixes with index % world == rank (see validation.distributed); each rank records its
+    shards in its own manifest file and rank 0 merges them at the end.
     """
     from tqdm import tqdm
 
@@ -88,12 +124,16 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
     from validation.models import load_model
 
     rank, world = shard
-    store = ResultStore(out, asdict(protocol), rank=rank if world > 1 else None)
+    out = Path(out)
     if lm is None:
         lm = load_model(protocol.model, device=device, dtype=protocol.dtype)
+    bos = lm.bos_token(protocol.bos)
+    engine = Engine(lm, max_batch_tokens=max_batch_tokens, mus=protocol.mus)
+    _check_fits(protocol, lm, engine, bos)
+    config = {**asdict(protocol), "hyperparameters": protocol.hyperparameters(), "bos_token": bos}
+    store = ResultStore(out, config, rank=rank if world > 1 else None)
     corpus = corpus or load_corpus(protocol.domain)
     prefixes = select_prefixes(corpus, lm.encode, protocol.prefixes, protocol.prefix_length, protocol.seed)
-    engine = Engine(lm, max_batch_tokens=max_batch_tokens, mus=protocol.mus)
     combos = protocol.tasks()
     mine = [(i, p) for i, p in enumerate(prefixes) if i % world == rank]
     todo = [(p, c) for _, p in mine for c in combos if not store.done(_key(p, c))]
@@ -102,23 +142,16 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
     by_prefix: dict[str, list] = {}
     for p, c in todo:
         by_prefix.setdefault(p.key, [p]).append(c)
+    failures: dict[str, str] = {}
     for items in by_prefix.values():
         prefix, combos_here = items[0], items[1:]
-        needs_scores = any(POLICIES[c[0]].scores is not None for c in combos_here)
-        ctx = engine.context(prefix.tokens, protocol.targets, scores=needs_scores)
-        for policy_name, mode, positions in combos_here:
-            policy = protocol.policy(policy_name)
-            if mode == "recompute":
-                rows = engine.recompute(ctx, policy, protocol.budgets, positions)
-            elif mode == "evict":
-                rows = engine.evict(ctx, policy, protocol.budgets)
-            else:
-                rows = engine.online(ctx, policy, protocol.budgets)
-            base = {"doc": prefix.doc_id, "prefix_start": prefix.start, "policy": policy_name, "mode": mode,
-                    "positions": positions}
-            store.write(_key(prefix, (policy_name, mode, positions)), [{**base, **r} for r in rows])
-            bar.update(1)
+        tokens = ((bos,) if bos is not None else ()) + tuple(prefix.tokens)
+        failures.update(_measure_prefix(engine, protocol, prefix, tokens, combos_here, store, bos, bar))
     bar.close()
+    store.failures = failures
+    name = "failures.json" if world == 1 else f"failures.rank{rank}.json"
+    if failures or (out / name).exists():
+        atomic_write(out / name, json.dumps(failures, indent=1).encode("utf-8"))
     if world > 1:
         from validation.distributed import barrier
 
@@ -127,6 +160,67 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
             store.merge()  # rank 0's store now holds every rank's shards
         barrier()
     return store
+
+
+def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, store, bos, bar) -> dict[str, str]:
+    """Every task of one prefix; returns the failures (the other tasks still run and are saved)."""
+    failures: dict[str, str] = {}
+    lm = engine.lm
+    scored = [c for c in combos if protocol.policy(c[0]).scores is not None]
+    ctx = None
+    for with_scores in ([True, False] if scored else [False]):
+        try:
+            ctx = engine.context(tokens, protocol.targets, scores=with_scores, bos=bos is not None)
+            break
+        except Exception as exc:  # noqa: BLE001 - one line per failure; what can still run, runs
+            lost = scored if with_scores else [c for c in combos if c not in scored]
+            failures.update(_failed(lm, prefix, lost, exc))
+            bar.update(len(lost))
+    if ctx is None:
+        return failures
+    for spec, mode, positions in combos:
+        if _key(prefix, (spec, mode, positions)) in failures:
+            continue
+        try:
+            policy = protocol.policy(spec)
+            if mode == "recompute":
+                rows = engine.recompute(ctx, policy, protocol.budgets, positions)
+            elif mode == "evict":
+                rows = engine.evict(ctx, policy, protocol.budgets)
+            else:
+                rows = engine.online(ctx, policy, protocol.budgets)
+        except Exception as exc:  # noqa: BLE001 - one line per failure; the other tasks still run
+            failures.update(_failed(lm, prefix, [(spec, mode, positions)], exc))
+        else:
+            base = {"doc": prefix.doc_id, "prefix_start": prefix.start, "policy": spec, "mode": mode,
+                    "positions": positions}
+            store.write(_key(prefix, (spec, mode, positions)), [{**base, **r} for r in rows])
+        bar.update(1)
+    return failures
+
+
+def _check_fits(protocol: Protocol, lm, engine: Engine, bos: int | None) -> None:
+    """Refuse prefixes longer than the model's context; warn of budgets past its sliding window."""
+    length = protocol.prefix_length + (bos is not None)
+    if lm.max_positions and length > lm.max_positions:
+        raise ValueError(f"prefixes of {length} tokens{' (with BOS)' if bos is not None else ''} exceed the "
+                         f"context of {lm.name} ({lm.max_positions} positions); lower --prefix-length")
+    window = engine.layout.sliding_window
+    if window is not None and max(protocol.budgets) > window:
+        kinds = "its sliding layers" if "full_attention" in engine.layout.layer_types else "every layer"
+        warnings.warn(f"budgets above {window} exceed the sliding window of {lm.name}: {kinds} see at most "
+                      f"{window} positions whatever the budget", MeasurementWarning, stacklevel=3)
+
+
+def _failed(lm, prefix, combos, exc: Exception) -> dict[str, str]:
+    """One line per failed task, printed and returned by task key."""
+    cause = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+    out = {}
+    for spec, mode, positions in combos:
+        line = f"{lm.name}: {mode} mode ({spec}, {positions}) failed on {prefix.doc_id}@{prefix.start}: {cause}"
+        print(f"wzbounds: error: {line}", file=sys.stderr)
+        out[_key(prefix, (spec, mode, positions))] = line
+    return out
 
 
 def _key(prefix, combo: tuple[str, str, str]) -> str:

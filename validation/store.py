@@ -55,6 +55,7 @@ class ResultStore:
         self.main_path = self.root / "manifest.json"
         self.manifest_path = self.main_path if rank is None else self.root / f"manifest.rank{rank}.json"
         self.shards: dict[str, dict[str, Any]] = {}
+        self.failures: dict[str, str] = {}  # task key -> one line, filled by validation.protocol.run
         for path in [self.main_path, *sorted(self.root.glob("manifest.rank*.json"))]:
             if path.exists():
                 self.shards.update(self._read(path).get("shards", {}))
@@ -64,6 +65,18 @@ class ResultStore:
             self.merge()
         else:
             self._save_manifest()
+
+    @classmethod
+    def open(cls, out: str | Path) -> ResultStore:
+        """An existing results folder, for reading, under the configuration it records."""
+        path = Path(out) / "manifest.json"
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))["config"]
+        except FileNotFoundError:
+            raise ValueError(f"{out} holds no results (no manifest.json)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+            raise ValueError(f"{path} is corrupt; move the folder away or use another --out") from None
+        return cls(out, {k: v for k, v in config.items() if k != "schema"})
 
     def _read(self, path: Path) -> dict[str, Any]:
         try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -280,12 +281,19 @@ def _add_plugin_commands(top: argparse._SubParsersAction, fmt: type) -> None:
         add(top, fmt)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line a user can act on, without the source location."""
+    print(f"wzbounds: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            args.func(args)
     except (ValueError, CliError) as exc:
         print(f"wzbounds: error: {exc}", file=sys.stderr)
         return 2

@@ -43,7 +43,7 @@ def launch(corpus_dir, out, n):
 
 
 def table(out):
-    return ResultStore(out, asdict(PROTOCOL)).table()
+    return ResultStore.open(out).table()
 
 
 def assert_same(a, b):

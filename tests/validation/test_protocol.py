@@ -54,8 +54,12 @@ def test_protocol_writes_a_tidy_table_and_curves(tmp_path, corpus_dir):
 def test_protocol_refuses_budgets_beyond_the_prefix():
     with pytest.raises(ValueError, match="budget 600 is larger than the prefix"):
         Protocol(budgets=(1, 600), prefix_length=512, targets=16)
-    with pytest.raises(ValueError, match="policies must be a non-empty selection"):
+    with pytest.raises(ValueError, match="unknown policy 'lru'"):
         Protocol(policies=("lru",))
+    with pytest.raises(ValueError, match="kernel must be a whole number >= 1"):
+        Protocol(policies=("snapkv:kernel=0",))
+    with pytest.raises(ValueError, match="bos must be one of"):
+        Protocol(bos="sometimes")
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -80,14 +84,80 @@ def test_a_killed_run_resumes_to_the_same_table(tmp_path, corpus_dir, seed):
     partial = len(json.loads((out / "manifest.json").read_text())["shards"])
     assert partial < PROTOCOL.prefixes * len(PROTOCOL.tasks())  # it really was cut short
     assert run_tiny(corpus_dir, out).wait(timeout=300) == 0
-    a = ResultStore(reference, _config()).table()
-    b = ResultStore(out, _config()).table()
+    a = ResultStore.open(reference).table()
+    b = ResultStore.open(out).table()
     assert a.keys() == b.keys()
     for name in a:
         np.testing.assert_array_equal(a[name], b[name])
 
 
-def _config():
-    from dataclasses import asdict
+@pytest.fixture
+def broken_policy():
+    """A registered policy that fails inside the engine at budgets above 2."""
+    from dataclasses import dataclass
+    from typing import ClassVar
 
-    return asdict(PROTOCOL)
+    from validation.policies import POLICIES, CachePolicy, register_policy
+
+    @dataclass(frozen=True)
+    class Broken(CachePolicy):
+        name: ClassVar[str] = "test_broken"
+
+        def _choose(self, t, budget, scores):
+            if budget > 2:
+                raise RuntimeError("kept set exploded")
+            return np.arange(t - budget + 1, t + 1)
+
+    register_policy(Broken)
+    yield "test_broken"
+    POLICIES.pop("test_broken")
+
+
+def test_a_failing_task_is_one_line_and_the_rest_is_saved(tmp_path, corpus_dir, broken_policy, capsys):
+    protocol = Protocol(model="tiny", domain="tiny", policies=("sliding", broken_policy), modes=("recompute", "evict"),
+                        budgets=(1, 4), prefixes=2, prefix_length=32, targets=2, mus=(0.1,))
+    store = run(protocol, tmp_path, lm=tiny_model(), corpus=folder_corpus(corpus_dir), progress=False)
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("wzbounds: error:")]
+    assert len(lines) == 4 == len(store.failures)  # 2 prefixes x 2 modes of the broken policy
+    assert all("tiny-llama:" in l and "test_broken" in l and "RuntimeError: kept set exploded" in l for l in lines)
+    assert len(store.shards) == 4  # sliding, in both modes, on both prefixes
+    assert json.loads((tmp_path / "failures.json").read_text()) == store.failures
+
+
+def test_measure_exits_2_after_saving_what_ran(tmp_path, corpus_dir, broken_policy, monkeypatch, capsys):
+    import validation.models
+    from wzbounds.cli import main
+
+    monkeypatch.setattr(validation.models, "load_model", lambda *a, **k: tiny_model())
+    status = main(["measure", "--model", "tiny", "--domain", str(corpus_dir), "--policy", f"sliding,{broken_policy}",
+                   "--windows", "1,4", "--prefixes", "2", "--prefix-length", "32", "--targets", "2", "--quiet",
+                   "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "2 task(s) failed, the rest are saved" in err.splitlines()[-1]
+    assert len(ResultStore.open(tmp_path).shards) == 2
+
+
+def test_policy_hyperparameters_are_recorded(tmp_path, corpus_dir):
+    protocol = Protocol(model="tiny", domain="tiny", policies=("sink:n_sink=2", "random"), budgets=(1, 4), prefixes=1,
+                        prefix_length=32, targets=2, mus=(0.1,), seed=5)
+    store = run(protocol, tmp_path, lm=tiny_model(), corpus=folder_corpus(corpus_dir), progress=False)
+    config = json.loads((tmp_path / "manifest.json").read_text())["config"]
+    assert config["hyperparameters"] == {"sink:n_sink=2": {"policy": "sink", "n_sink": 2},
+                                         "random": {"policy": "random", "seed": 5}}
+    assert set(store.table()["policy"]) == {"sink:n_sink=2", "random"}
+
+
+def test_budgets_past_a_sliding_window_warn_and_long_prefixes_are_refused(tmp_path, corpus_dir):
+    from tests.validation.zoo import WINDOW, zoo_model
+    from validation.protocol import MeasurementWarning
+
+    protocol = Protocol(model="tiny", domain="tiny", budgets=(4, 16), prefixes=1, prefix_length=32, targets=2,
+                        mus=(0.1,))
+    with pytest.warns(MeasurementWarning, match=f"budgets above {WINDOW} exceed the sliding window of tiny-mistral: "
+                                                 "every layer"):
+        run(protocol, tmp_path / "a", lm=zoo_model("mistral"), corpus=folder_corpus(corpus_dir), progress=False)
+    long = Protocol(model="tiny", domain="tiny", budgets=(4,), prefixes=1, prefix_length=300, targets=2)
+    with pytest.raises(ValueError, match="prefixes of 300 tokens exceed the context of tiny-llama .256 positions"):
+        run(long, tmp_path / "b", lm=zoo_model("llama"), corpus=folder_corpus(corpus_dir), progress=False)
+    assert not (tmp_path / "b").exists()  # refused before anything was written

@@ -9,15 +9,18 @@ from validation.models import LoadedModel
 from validation.geometry import kv_geometry
 
 VOCAB = 259  # 256 bytes + 3 spare ids
+BOS = 256
 
 
 class ByteTokenizer:
-    """UTF-8 bytes as token ids; no special tokens."""
+    """UTF-8 bytes as token ids; with `bos`, id 256 is its BOS token, put first like Gemma's tokenizer does."""
 
-    bos_token_id = None
+    def __init__(self, bos: bool = False) -> None:
+        self.bos_token_id = BOS if bos else None
 
     def __call__(self, text: str, add_special_tokens: bool = True) -> dict:
-        return {"input_ids": list(text.encode("utf-8"))}
+        ids = list(text.encode("utf-8"))
+        return {"input_ids": ([BOS] if add_special_tokens and self.bos_token_id is not None else []) + ids}
 
 
 def tiny_config(layers: int = 2) -> LlamaConfig:
@@ -25,8 +28,9 @@ def tiny_config(layers: int = 2) -> LlamaConfig:
                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024, rope_theta=10000.0)
 
 
-def tiny_model(seed: int = 0, layers: int = 2) -> LoadedModel:
+def tiny_model(seed: int = 0, layers: int = 2, bos: bool = False) -> LoadedModel:
+    """The tiny Llama; with `bos`, a tokenizer that puts BOS (id 256) first, recorded as the model's BOS."""
     torch.manual_seed(seed)
     model = LlamaForCausalLM(tiny_config(layers)).eval()
-    return LoadedModel(model, ByteTokenizer(), "tiny-llama", "memory", torch.device("cpu"), "float32",
-                       kv_geometry(model.config, dtype="float32"), 1024, None)
+    return LoadedModel(model, ByteTokenizer(bos), "tiny-llama", "memory", torch.device("cpu"), "float32",
+                       kv_geometry(model.config, dtype="float32"), 1024, BOS if bos else None)
