@@ -110,6 +110,10 @@ def cmd_validate(args: argparse.Namespace) -> None:
     for c in report["checks"]:
         print(f"{c['domain']:>8}  {c['name']:<22} {c['verdict']:<6} {c['claim']}")
     print(f"report: {Path(args.out) / 'report.md'}, report.html, report.json ({report['seconds']} s)")
+    if report["failures"]:
+        from validation.protocol import IncompleteRun
+
+        raise IncompleteRun(report["failures"], Path(args.out) / "measure")
 
 
 def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:

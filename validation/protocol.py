@@ -174,7 +174,7 @@ def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, 
             break
         except Exception as exc:  # noqa: BLE001 - one line per failure; what can still run, runs
             lost = scored if with_scores else [c for c in combos if c not in scored]
-            failures.update(_failed(lm, prefix, lost, exc))
+            failures.update(_failed(lm, protocol.domain, prefix, lost, exc))
             bar.update(len(lost))
     if ctx is None:
         return failures
@@ -190,7 +190,7 @@ def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, 
             else:
                 rows = engine.online(ctx, policy, protocol.budgets)
         except Exception as exc:  # noqa: BLE001 - one line per failure; the other tasks still run
-            failures.update(_failed(lm, prefix, [(spec, mode, positions)], exc))
+            failures.update(_failed(lm, protocol.domain, prefix, [(spec, mode, positions)], exc))
         else:
             base = {"doc": prefix.doc_id, "prefix_start": prefix.start, "policy": spec, "mode": mode,
                     "positions": positions}
@@ -212,12 +212,12 @@ def _check_fits(protocol: Protocol, lm, engine: Engine, bos: int | None) -> None
                       f"{window} positions whatever the budget", MeasurementWarning, stacklevel=3)
 
 
-def _failed(lm, prefix, combos, exc: Exception) -> dict[str, str]:
+def _failed(lm, domain: str, prefix, combos, exc: Exception) -> dict[str, str]:
     """One line per failed task, printed and returned by task key."""
     cause = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
     out = {}
     for spec, mode, positions in combos:
-        line = f"{lm.name}: {mode} mode ({spec}, {positions}) failed on {prefix.doc_id}@{prefix.start}: {cause}"
+        line = f"{lm.name}: {mode} mode ({spec}, {positions}) failed on {domain} {prefix.doc_id}@{prefix.start}: {cause}"
         print(f"wzbounds: error: {line}", file=sys.stderr)
         out[_key(prefix, (spec, mode, positions))] = line
     return out
@@ -230,6 +230,8 @@ def _key(prefix, combo: tuple[str, str, str]) -> str:
 def curves(table: dict[str, np.ndarray], policy: str, mode: str, positions: str = "preserved",
            mu: float | None = 0.1) -> Curves:
     """Curves over budgets for one (policy, mode, positions): one sample per prefix, the mean over its targets."""
+    if "policy" not in table:
+        raise ValueError(f"no measurements for policy={policy}, mode={mode}: the part holding them has no rows")
     sel = (table["policy"] == policy) & (table["mode"] == mode) & (table["positions"] == positions)
     if not sel.any():
         raise ValueError(f"no rows for policy={policy}, mode={mode}, positions={positions}")

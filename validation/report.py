@@ -180,6 +180,10 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
     ]
     for c in report["checks"]:
         lines.append(f"| {c['name']} | {c['domain']} | {c['claim']} | **{c['verdict']}** |")
+    if report.get("failures"):
+        lines += ["", "## Parts that failed", "", "These measurements failed; the checks that need them are "
+                  "inconclusive, the rest of the report stands:", ""]
+        lines += [f"- {line}" for line in report["failures"].values()]
     lines += ["", "## This run beside the paper", "", f"| quantity | domain | this run ({m['name']}) | paper ({PAPER['model']}) |",
               "|---|---|---|---|"]
     lines += [f"| {q} | {d} | {a} | {b} |" for q, d, a, b in _paper_rows(report)]
@@ -234,18 +238,25 @@ def html_page(md_text: str, out: Path, figures: dict[str, str]) -> str:
 
 
 def write_report(out: Path, report: dict, tables: dict, main: Protocol) -> None:
+    """report.md, report.html and the figures; a figure whose data a failed part lacks is left out."""
     domains = report["domains"]
-    figure_decay(out / "decay.png", tables, main, domains)
-    figure_kl_vs_tv2(out / "kl_vs_tv2.png", tables, main, domains)
-    figure_policies(out / "policies.png", tables, main, domains)
-    figure_band(out / "theta_band.png", report, domains)
-    figures = {
-        "decay.png": "TV and smoothed-KL decay on log-log axes, with power (solid) and exponential (dashed) fits, "
-                     "the 95% band of alpha, and the extrapolation split",
-        "kl_vs_tv2.png": "kappa_mu against E[TV^2], one point per budget, with the Pinsker floor",
-        "policies.png": "every policy and mode at equal budget",
-        "theta_band.png": "the Theta band in GiB of KV cache for this model",
+    drawers = {
+        "decay.png": (lambda p: figure_decay(p, tables, main, domains),
+                      "TV and smoothed-KL decay on log-log axes, with power (solid) and exponential (dashed) fits, "
+                      "the 95% band of alpha, and the extrapolation split"),
+        "kl_vs_tv2.png": (lambda p: figure_kl_vs_tv2(p, tables, main, domains),
+                          "kappa_mu against E[TV^2], one point per budget, with the Pinsker floor"),
+        "policies.png": (lambda p: figure_policies(p, tables, main, domains), "every policy and mode at equal budget"),
+        "theta_band.png": (lambda p: figure_band(p, report, domains), "the Theta band in GiB of KV cache for this model"),
     }
+    figures = {}
+    for name, (draw, caption) in drawers.items():
+        try:
+            draw(out / name)
+        except (ValueError, KeyError) as exc:
+            report.setdefault("figures_left_out", {})[name] = f"{type(exc).__name__}: {exc}"
+        else:
+            figures[name] = caption
     md = markdown(report, figures)
     atomic_write(out / "report.md", md.encode("utf-8"))
     atomic_write(out / "report.html", html_page(md, out, figures).encode("utf-8"))

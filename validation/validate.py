@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from validation.checks import (alpha_check, band_check, kl_ratio_checks, law_check, policy_check,
+from validation.checks import (Check, alpha_check, band_check, kl_ratio_checks, law_check, policy_check,
                                prediction_check, propagation_check, sink_check)
 from validation.protocol import Protocol, curves, run
 from validation.store import atomic_write
@@ -63,12 +63,13 @@ def validate(out: str | Path, *, model: str = "default", preset: str = "quick", 
     started = time.time()
     lm = lm or load_model(model, device=device, dtype=dtype)
     parts = presets(preset, model, lm.max_positions, lm.dtype)
-    tables = {}
+    tables, failures = {}, {}
     for domain in domains:
         for part, protocol in parts.items():
             store = run(replace(protocol, domain=domain), out / "measure" / domain / part, lm=lm,
                         corpus=None if corpora is None else corpora[domain], progress=progress)
             tables[(domain, part)] = store.table()
+            failures.update({f"{domain}/{part}|{key}": line for key, line in store.failures.items()})
     checks = analyse(tables, parts["main"], lm.kv, domains, n_boot)
     report = {
         "model": {"name": lm.name, "source": lm.source, "spec": model, "dtype": lm.dtype, "device": str(lm.device),
@@ -77,6 +78,7 @@ def validate(out: str | Path, *, model: str = "default", preset: str = "quick", 
         "protocols": {part: asdict(p) for part, p in parts.items()},
         "domains": list(domains),
         "checks": [asdict(c) for c in checks],
+        "failures": failures,
         "seconds": round(time.time() - started, 1),
         "note": "the corpora are very likely in the model's training data",
     }
@@ -86,26 +88,36 @@ def validate(out: str | Path, *, model: str = "default", preset: str = "quick", 
 
 
 def analyse(tables: dict, main: Protocol, kv, domains, n_boot: int) -> list:
-    """Every check, per domain, from the measurement tables."""
+    """Every check, per domain, from the measurement tables. A check whose measurements are
+    missing (a failed part) is reported as inconclusive with the reason; the others still run."""
     checks = []
     for domain in domains:
-        t = tables[(domain, "main")]
-        mu_mid = sorted(main.mus)[len(main.mus) // 2]
-        pres = curves(t, "sliding", "recompute", "preserved", mu=mu_mid)
-        reidx = curves(t, "sliding", "recompute", "reindexed", mu=mu_mid) if "reindexed" in main.positions else None
-        checks.append(law_check(domain, pres))
-        a = alpha_check(domain, pres, reidx, n_boot)
-        checks.append(a)
-        checks.append(kl_ratio_checks(domain, {mu: curves(t, "sliding", "recompute", "preserved", mu=mu)
-                                               for mu in main.mus}, n_boot))
-        if "sink" in main.policies:
-            checks.append(sink_check(domain, curves(t, "sink", "recompute", "preserved", mu=mu_mid),
-                                     a.numbers["alpha_preserved"]["estimate"], n_boot))
-        policies = {p: curves(t, p, "recompute", "preserved", mu=None) for p in main.policies}
-        if "random" in policies:
-            checks.append(policy_check(domain, policies))
-        checks.append(prediction_check(domain, pres))
-        checks.append(band_check(domain, pres, kv))
+        for name, check in _domain_checks(tables, main, kv, domain, n_boot):
+            try:
+                checks.append(check())
+            except ValueError as exc:
+                checks.append(Check(name, domain, "could not be analysed", "inconclusive", {"reason": str(exc)}))
+    return checks
+
+
+def _domain_checks(tables: dict, main: Protocol, kv, domain: str, n_boot: int):
+    """(name, thunk) for each check of one domain, in report order."""
+    t = tables.get((domain, "main")) or {}
+    mu_mid = sorted(main.mus)[len(main.mus) // 2]
+    pres = lambda: curves(t, "sliding", "recompute", "preserved", mu=mu_mid)  # noqa: E731
+    reidx = lambda: curves(t, "sliding", "recompute", "reindexed", mu=mu_mid) if "reindexed" in main.positions else None  # noqa: E731
+    alpha = {}
+
+    def alpha_preserved():
+        alpha["check"] = alpha_check(domain, pres(), reidx(), n_boot)
+        return alpha["check"]
+
+    def sink():
+        a = alpha.get("check") or alpha_check(domain, pres(), reidx(), n_boot)
+        return sink_check(domain, curves(t, "sink", "recompute", "preserved", mu=mu_mid),
+                          a.numbers["alpha_preserved"]["estimate"], n_boot)
+
+    def propagation():
         others = {f"{p}-evict": curves(t, p, "evict", "preserved", mu=None)
                   for p in ("sliding", "sink") if p in main.policies and "evict" in main.modes}
         online = tables.get((domain, "online"))
@@ -113,8 +125,20 @@ def analyse(tables: dict, main: Protocol, kv, domains, n_boot: int) -> list:
             for p in ("sliding", "sink"):
                 if p in main.policies:
                     others[f"{p}-online"] = curves(online, p, "online", "preserved", mu=None)
-        checks.append(propagation_check(domain, pres, others, n_boot))
-    return checks
+        return propagation_check(domain, pres(), others, n_boot)
+
+    yield "power_vs_exponential", lambda: law_check(domain, pres())
+    yield "alpha_tv", alpha_preserved
+    yield "kl_exponent_doubling", lambda: kl_ratio_checks(
+        domain, {mu: curves(t, "sliding", "recompute", "preserved", mu=mu) for mu in main.mus}, n_boot)
+    if "sink" in main.policies:
+        yield "sink_kl_exponent", sink
+    if "random" in main.policies:
+        yield "recency_vs_random", lambda: policy_check(
+            domain, {p: curves(t, p, "recompute", "preserved", mu=None) for p in main.policies})
+    yield "bound_prediction", lambda: prediction_check(domain, pres())
+    yield "theta_band_memory", lambda: band_check(domain, pres(), kv)
+    yield "propagating_faster", propagation
 
 
 def _plain(value):

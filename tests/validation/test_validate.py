@@ -65,3 +65,28 @@ def test_a_second_run_resumes_without_measuring_again(report_dir, monkeypatch):
     corpus = folder_corpus(next(report_dir.parent.glob("texts*")))
     validate(report_dir, lm=tiny_model(layers=2), corpora={"natural": corpus, "code": corpus}, n_boot=100,
              progress=False)
+
+
+def test_a_failing_mode_is_reported_and_the_rest_is_analysed(tmp_path, monkeypatch, capsys):
+    """Online crashing (as it did on sliding-window models) costs its own claims only."""
+    from validation.measure import Engine
+
+    def broken(self, ctx, policy, budgets, engine="auto"):
+        raise RuntimeError("The size of tensor a (8) must match the size of tensor b (9)")
+
+    monkeypatch.setattr(Engine, "online", broken)
+    corpus_dir = tmp_path / "texts"
+    corpus_dir.mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(4):
+        (corpus_dir / f"t{i}.txt").write_text(" ".join(rng.choice(["a", "cache", "window", "law"], 700)) + "\n")
+    corpus = folder_corpus(corpus_dir)
+    report = validate(tmp_path / "out", lm=tiny_model(), corpora={"natural": corpus, "code": corpus}, n_boot=50,
+                      progress=False)
+    assert len(report["failures"]) == 2 * 2 * 2  # 2 domains x 2 prefixes x (sliding, sink) online
+    assert all("online mode" in line and "must match the size" in line for line in report["failures"].values())
+    verdicts = {(c["name"], c["domain"]): c["verdict"] for c in report["checks"]}
+    assert verdicts[("alpha_tv", "natural")] in ("holds", "fails", "mixed")  # analysed as usual
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "## Parts that failed" in md and "online mode (sink, preserved) failed" in md
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["failures"] == report["failures"]
