@@ -1,5 +1,59 @@
 """validation: measure real language models under cache policies.
 
-Heavy dependencies (torch, transformers) are imported only by the modules
-that need them; `validation.geometry` works without them.
+The public API, in the order a measurement uses it:
+
+    load_model(spec, device="auto")    a causal LM: "default" (the embedded SmolLM2-135M), a .gguf
+                                       file, a model folder, or a hub id already in the local cache
+    load_corpus(name_or_path)          "natural", "code", or your own text file / folder
+    Engine(lm)                         the three modes on one prefix: context, recompute, evict, online
+    Protocol(...), run(protocol, out)  a whole measurement, resumable, into a results folder
+    ResultStore.open(out).table()      the measured rows as named columns
+    curves(table, policy, mode)        wzbounds.curves.Curves, for wzbounds' fits and checks
+    CachePolicy, register_policy       write a policy of your own and run it by name
+    make_policy, parse_policy          a registered policy from its name and hyperparameters
+
+docs/validation.md has a runnable example of a user-defined policy. Names are
+imported on first use (PEP 562), so `import validation` loads neither torch
+nor transformers; `validation.geometry` works without them.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "load_model": "validation.models",
+    "LoadedModel": "validation.models",
+    "load_corpus": "validation.corpora",
+    "folder_corpus": "validation.corpora",
+    "select_prefixes": "validation.corpora",
+    "Engine": "validation.measure",
+    "PrefixContext": "validation.measure",
+    "AttentionLayout": "validation.masks",
+    "Protocol": "validation.protocol",
+    "run": "validation.protocol",
+    "curves": "validation.protocol",
+    "IncompleteRun": "validation.protocol",
+    "MeasurementWarning": "validation.protocol",
+    "ResultStore": "validation.store",
+    "CachePolicy": "validation.policies",
+    "POLICIES": "validation.policies",
+    "register_policy": "validation.policies",
+    "make_policy": "validation.policies",
+    "parse_policy": "validation.policies",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'validation' has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

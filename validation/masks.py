@@ -58,10 +58,6 @@ class AttentionLayout:
             raise ValueError(f"the config has {SLIDING} layers but no sliding_window >= 1 (got {window!r})")
         return cls(types, int(window) if SLIDING in types else None)
 
-    @property
-    def full_attention_only(self) -> bool:
-        return SLIDING not in self.layer_types
-
     def masks(self, allowed, query_pos, key_pos, dtype):
         """The model's `attention_mask` argument: additive masks of shape (B, 1, q, n) in `dtype`.
 

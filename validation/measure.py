@@ -484,11 +484,14 @@ class Engine:
             M = self._online_kept(ctx, policy, k)
             rows = self._cone(M, ctx.targets)
             plans.append((k, rows, M[np.ix_(rows, rows)]))
+        plans.sort(key=lambda plan: -plan[1].size)
         i = 0
         while i < len(plans):
             width = plans[i][1].size
             per = self._rows_per_batch(width, n_t)
-            batch = plans[i : i + per]
+            batch = [plans[i]]  # with plans of similar width only: padding must not undo the cone
+            while i + len(batch) < len(plans) and len(batch) < per and plans[i + len(batch)][1].size * 4 >= width * 3:
+                batch.append(plans[i + len(batch)])
             i += len(batch)
             ids = torch.zeros(len(batch), width, dtype=torch.long, device=self.device)
             pos = torch.zeros_like(ids)
