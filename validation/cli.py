@@ -94,38 +94,52 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
 VALIDATE_EXAMPLES = """\
 examples:
   wzbounds validate --quick --out report/                   # the embedded SmolLM2-135M, < 10 min on a CPU
+  wzbounds validate --standard --out standard/              # every policy and mode, < 1 hour on 2 cores
   wzbounds validate --full --model ./Qwen2.5-0.5B --device cuda --out qwen-full/
+  wzbounds validate --model ./gemma-3-270m.gguf --domain ./my-texts/ --policy snapkv:window=16 --out mine/
 Re-running the same command resumes the measurements and rewrites the report.
 """
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    from validation.validate import validate
-
     from validation.models import load_model
+    from validation.policies import split_specs
+    from validation.protocol import IncompleteRun
+    from validation.validate import DOMAINS, validate
 
+    preset = "full" if args.full else "standard" if args.standard else "quick"
+    policies = split_specs(",".join(args.policy)) if args.policy else None
+    domains = tuple(args.domain) if args.domain else DOMAINS
     lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
-    report = validate(args.out, model=args.model, preset="full" if args.full else "quick", lm=lm,
-                      n_boot=args.n_boot, progress=not args.quiet)
+    report = validate(args.out, model=args.model, preset=preset, lm=lm, n_boot=args.n_boot, domains=domains,
+                      policies=policies, modes=_csv(args.mode) if args.mode else None, progress=not args.quiet)
     for c in report["checks"]:
-        print(f"{c['domain']:>8}  {c['name']:<22} {c['verdict']:<6} {c['claim']}")
+        iv = "" if c["interval"] is None else f"[{c['interval'][0]:.3g}, {c['interval'][1]:.3g}]"
+        print(f"{c['domain']:>8}  {c['name']:<28} {c['verdict']:<12} {iv}")
+    for flag in report["flags"]:
+        print(f"flag: {flag}")
     print(f"report: {Path(args.out) / 'report.md'}, report.html, report.json ({report['seconds']} s)")
     if report["failures"]:
-        from validation.protocol import IncompleteRun
-
         raise IncompleteRun(report["failures"], Path(args.out) / "measure")
 
 
 def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
     from validation.validate import __doc__ as doc
 
-    p = top.add_parser("validate", help="the main job: measure, fit, derive, check, report",
+    p = top.add_parser("validate", help="the main job: measure, fit, decide the claims, report",
                        description=doc, epilog=VALIDATE_EXAMPLES, formatter_class=fmt)
     p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf file, a folder, "
                    "or a cached hub id")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="the small honest run (default)")
-    size.add_argument("--full", action="store_true", help="the paper-scale protocol (GPU or long CPU run)")
+    size.add_argument("--quick", action="store_true", help="32 short prefixes per domain, < 10 min on a CPU (default)")
+    size.add_argument("--standard", action="store_true", help="32 prefixes of 1024 tokens, every policy and mode, "
+                      "< 1 hour on 2 cores")
+    size.add_argument("--full", action="store_true", help="the paper-scale protocol (a GPU)")
+    p.add_argument("--domain", action="append", help="'natural', 'code' or your own text file / folder; repeat "
+                   "for several (default: natural and code)")
+    p.add_argument("--policy", action="append", help="policies (with hyperparameters) instead of the preset's; "
+                   "the sliding window is always measured")
+    p.add_argument("--mode", help="modes instead of the preset's, comma-separated: recompute, evict, online")
     _runtime_options(p)
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--out", required=True, help="output folder (resumed if it exists)")

@@ -126,6 +126,9 @@ def load_corpus(name: str) -> Corpus:
     return folder_corpus(name)
 
 
+MAX_PASSES = 16  # passes over the documents when the corpus has fewer documents than prefixes wanted
+
+
 @dataclass(frozen=True)
 class Prefix:
     """`length` consecutive tokens of document `doc_id`, tokenised from character `start` on."""
@@ -142,33 +145,42 @@ class Prefix:
 def select_prefixes(
     corpus: Corpus, encode: Callable[[str], list[int]], n: int, length: int, seed: int = 0
 ) -> list[Prefix]:
-    """n prefixes of `length` tokens, one per document in a seeded random order.
+    """n prefixes of `length` tokens: one per document in a seeded random order, then, when the
+    corpus has fewer documents than n, further passes over the long ones.
 
     Each starts at a seeded random line (or word) start of its document and is
-    tokenised from there (long books are never tokenised whole). Documents
-    with fewer than `length` tokens after that point are skipped (never
-    padded); if fewer than n documents qualify, the error says how many did.
+    tokenised from there (long books are never tokenised whole). Prefixes from
+    one document do not overlap: a later pass starts at least 16 x length
+    characters away from every earlier one (in long books, passages far apart).
+    Documents with fewer than `length` tokens after that point are skipped
+    (never padded); if fewer than n prefixes qualify, the error says how many did.
     """
     if n < 1 or length < 2:
         raise ValueError(f"need n >= 1 prefixes of length >= 2 tokens; got n={n}, length={length}")
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(corpus.documents))
+    chunk_chars = 16 * length
     out: list[Prefix] = []
-    for i in order:
-        text = corpus.documents[int(i)].text
-        if len(text) < length:  # a token is at least one character
-            continue
-        chunk_chars = 16 * length
-        c0 = int(np.random.default_rng([seed, int(i)]).integers(0, max(len(text) - chunk_chars, 0) + 1))
-        if c0 > 0:  # start at the next line if one is near, else at the next word
-            nl = text.find("\n", c0, c0 + chunk_chars // 4)
-            sp = text.find(" ", c0, c0 + 64)
-            c0 = nl + 1 if nl != -1 else sp + 1 if sp != -1 else c0
-        ids = encode(text[c0 : c0 + chunk_chars])
-        if len(ids) < length:
-            continue
-        out.append(Prefix(corpus.documents[int(i)].id, c0, tuple(ids[:length])))
-        if len(out) == n:
-            return out
-    raise ValueError(f"corpus {corpus.name!r}: only {len(out)} of {len(corpus.documents)} documents have "
-                     f"{length} tokens; ask for fewer prefixes (--prefixes) or shorter ones")
+    taken: dict[int, list[int]] = {}
+    for rounds in range(MAX_PASSES):
+        for i in order:
+            text = corpus.documents[int(i)].text
+            if len(text) < length or (rounds and len(text) < 2 * chunk_chars):  # a token is at least one character
+                continue
+            draw = np.random.default_rng([seed, int(i)] if rounds == 0 else [seed, int(i), rounds])
+            c0 = int(draw.integers(0, max(len(text) - chunk_chars, 0) + 1))
+            if any(abs(c0 - c) < chunk_chars for c in taken.get(int(i), [])):
+                continue
+            if c0 > 0:  # start at the next line if one is near, else at the next word
+                nl = text.find("\n", c0, c0 + chunk_chars // 4)
+                sp = text.find(" ", c0, c0 + 64)
+                c0 = nl + 1 if nl != -1 else sp + 1 if sp != -1 else c0
+            ids = encode(text[c0 : c0 + chunk_chars])
+            if len(ids) < length:
+                continue
+            taken.setdefault(int(i), []).append(c0)
+            out.append(Prefix(corpus.documents[int(i)].id, c0, tuple(ids[:length])))
+            if len(out) == n:
+                return out
+    raise ValueError(f"corpus {corpus.name!r}: only {len(out)} non-overlapping prefixes of {length} tokens in its "
+                     f"{len(corpus.documents)} documents; ask for fewer prefixes (--prefixes) or shorter ones")

@@ -343,22 +343,37 @@ class Engine:
             c_idx = [t - (L - keep) for s in batch for t, _ in want[s]]
             yield keys, logits[r_idx, c_idx]
 
+    PACK = 2048  # tokens per packed row of the naive engine (its float mask: 16 MiB per layer type)
+
     def _naive(self, ctx: PrefixContext, kept: dict, positions: str):
-        """Yield ([(t, k)], logits) chunks, one forward per batch of equal-size kept sets."""
+        """Yield ([(t, k)], logits) chunks: every kept set is its own sequence, and as many as fit are
+        packed into one row, one after another, under a block-diagonal causal mask (each attends only
+        to itself, at its own position ids), so a forward runs no padding and a handful of rows of
+        short kept sets costs one forward, not one each."""
         torch = _torch()
         tokens = torch.as_tensor(ctx.tokens, device=self.device)
-        by_size = defaultdict(list)
-        for key, v in kept.items():
-            by_size[len(v)].append((key, v))
-        for size, items in sorted(by_size.items()):
-            per = self._rows_per_batch(size, 1)
-            causal = torch.ones(size, size, dtype=torch.bool, device=self.device).tril_()[None]
-            for b in range(0, len(items), per):
-                chunk = items[b : b + per]
-                idx = torch.as_tensor(np.stack([v for _, v in chunk]), device=self.device)
-                pos = idx if positions == "preserved" else torch.arange(size, device=self.device).expand_as(idx)
-                logits = self._logits(tokens[idx], pos, causal.expand(len(chunk), -1, -1), 1)
-                yield [key for key, _ in chunk], logits[:, -1]
+        items = sorted(kept.items(), key=lambda item: -len(item[1]))
+        row: list = []
+        for item in items + [None]:
+            size = sum(len(v) for _, v in row)
+            if row and (item is None or size + len(item[1]) > max(self.PACK, len(row[0][1]))):
+                yield self._packed(tokens, row, positions)
+                row = []
+            if item is not None:
+                row.append(item)
+
+    def _packed(self, tokens, row: list, positions: str):
+        torch = _torch()
+        segments = [torch.as_tensor(v, dtype=torch.long, device=self.device) for _, v in row]
+        idx = torch.cat(segments)
+        owner = torch.cat([torch.full((seg.numel(),), r, device=self.device) for r, seg in enumerate(segments)])
+        pos = idx if positions == "preserved" else torch.cat([torch.arange(seg.numel(), device=self.device)
+                                                             for seg in segments])
+        n = idx.numel()
+        allowed = (owner[:, None] == owner[None, :]) & torch.ones(n, n, dtype=torch.bool, device=self.device).tril_()
+        ends = torch.cumsum(torch.as_tensor([seg.numel() for seg in segments], device=self.device), 0) - 1
+        logits = self._logits(tokens[idx][None], pos[None], allowed[None], ends)
+        return [key for key, _ in row], logits[0]
 
     # -- evict -----------------------------------------------------------------------------
     def evict(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:

@@ -63,12 +63,15 @@ class Protocol:
     mus: tuple[float, ...] = (0.01, 0.1, 0.3)
     dtype: str = "float32"
     bos: str = "auto"
+    reindex: tuple[str, ...] | None = None  # the policies measured re-indexed too (None: every policy)
 
     def __post_init__(self) -> None:
         if not self.policies:
             raise ValueError("policies must name at least one policy")
         for spec in self.policies:
             self.policy(spec)  # an unknown policy or a bad hyperparameter fails here, before any work
+        if self.reindex is not None and set(self.reindex) - set(self.policies):
+            raise ValueError(f"reindex names policies not measured: {sorted(set(self.reindex) - set(self.policies))}")
         if self.bos not in BOS_RULES:
             raise ValueError(f"bos must be one of {', '.join(BOS_RULES)}; got {self.bos!r}")
         for name, allowed in (("modes", MODES), ("positions", POSITIONS)):
@@ -96,6 +99,8 @@ class Protocol:
                 if mode == "online" and not self.policy(spec).static_online:
                     continue
                 for positions in self.positions if mode == "recompute" else ("preserved",):
+                    if positions == "reindexed" and self.reindex is not None and spec not in self.reindex:
+                        continue
                     out.append((spec, mode, positions))
         return out
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from validation.checks import PAPER
+from validation.claims import PAPER, fit_range
 from validation.protocol import Protocol, curves
 from validation.store import atomic_write
 from wzbounds.fit import compare_laws, exponent_interval, plot_fits
@@ -46,14 +46,14 @@ def figure_decay(path: Path, tables: dict, main: Protocol, domains) -> None:
     for i, d in enumerate(domains):
         c = curves(tables[(d, "main")], "sliding", "recompute", "preserved", mu=mu)
         ax = plot_fits(c.windows, c.mean("tv"), comparison=compare_laws(c.windows, c.mean("tv")),
-                       interval=exponent_interval(c, n_boot=300), label="E TV, positions preserved", ax=axes[i, 0])
+                       interval=exponent_interval(c, n_boot=300, fit_range=fit_range(c.windows)), label="E TV, positions preserved", ax=axes[i, 0])
         if "reindexed" in main.positions:
             r = curves(tables[(d, "main")], "sliding", "recompute", "reindexed", mu=mu)
             ax.loglog(r.windows, r.mean("tv"), "x", color="tab:purple", ms=9, label="E TV, re-indexed")
             ax.legend(fontsize=7)
         ax.set_title(f"{d}: truncation sensitivity delta(w) (sliding window, recompute)")
         ax.set_ylabel("delta(w) = E TV")
-        ax2 = plot_fits(c.windows, c.mean("kl"), interval=exponent_interval(c, "kl", n_boot=300),
+        ax2 = plot_fits(c.windows, c.mean("kl"), interval=exponent_interval(c, "kl", n_boot=300, fit_range=fit_range(c.windows)),
                         label=f"kappa_mu, mu = {mu:g}", ax=axes[i, 1])
         ax2.set_title(f"{d}: smoothed KL kappa_mu(w)")
         ax2.set_ylabel("kappa_mu(w) = E KL_mu (nats)")
@@ -85,24 +85,26 @@ def figure_kl_vs_tv2(path: Path, tables: dict, main: Protocol, domains) -> None:
     plt.close(fig)
 
 
-def figure_policies(path: Path, tables: dict, main: Protocol, domains) -> None:
+def figure_policies(path: Path, tables: dict, parts: dict[str, Protocol], domains) -> None:
     plt = _plt()
+    main = parts["main"]
     fig, axes = plt.subplots(1, len(domains), figsize=(6.5 * len(domains), 4.8), squeeze=False)
     for i, d in enumerate(domains):
         ax = axes[0, i]
         t = tables[(d, "main")]
         for p in main.policies:
+            color, _ = STYLE.get(main.policy(p).name, ("black", "-"))
             c = curves(t, p, "recompute", "preserved", mu=None)
-            color, _ = STYLE.get(p, ("black", "-"))
             ax.loglog(c.windows, c.mean("tv"), "o-", color=color, ms=3, label=f"{p} (recompute)")
-            if "evict" in main.modes and p in ("sliding", "sink"):
+            if "evict" in main.modes:
                 e = curves(t, p, "evict", "preserved", mu=None)
                 ax.loglog(e.windows, e.mean("tv"), "s--", color=color, ms=3, label=f"{p} (evict)")
         online = tables.get((d, "online"))
-        if online:
-            for p in ("sliding", "sink"):
+        if online and "online" in parts:
+            for p in parts["online"].policies:
                 c = curves(online, p, "online", "preserved", mu=None)
-                ax.loglog(c.windows, c.mean("tv"), "^:", color=STYLE[p][0], ms=5, label=f"{p} (online)")
+                ax.loglog(c.windows, c.mean("tv"), "^:", color=STYLE.get(main.policy(p).name, ("black",))[0], ms=5,
+                          label=f"{p} (online)")
         ax.set_xlabel("budget k (tokens kept)")
         ax.set_ylabel("E TV to the full-context law")
         ax.set_title(f"{d}: policies at equal budget")
@@ -115,17 +117,17 @@ def figure_policies(path: Path, tables: dict, main: Protocol, domains) -> None:
 def figure_band(path: Path, report: dict, domains) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.8))
-    for d, color in zip(domains, ("tab:blue", "tab:green")):
-        chk = next(c for c in report["checks"] if c["name"] == "theta_band_memory" and c["domain"] == d)
+    for d, color in zip(domains, ("tab:blue", "tab:green", "tab:red", "tab:purple")):
+        chk = next(c for c in report["checks"] if c["name"] == "theta_band" and c["domain"] == d)
         n = chk["numbers"]
-        eps = np.array(n["eps"])
-        ax.fill_between(eps, n["gib_lower"], n["gib_upper"], color=color, alpha=0.2)
-        ax.loglog(eps, n["gib_upper"], "-", color=color, label=f"{d}: achievable (sliding window), alpha = {n['alpha']:.3f}")
-        ax.loglog(eps, n["gib_lower"], "--", color=color, label=f"{d}: converse (FD with K = 1 assumed)")
+        if "upper_gib" not in n:
+            raise ValueError(f"no Theta band for {d}: {chk['reason']}")
+        ax.loglog(n["eps"], n["upper_gib"], "o-", color=color,
+                  label=f"{d}: sliding window (C/eps)^(1/alpha), alpha = {n['alpha']:.3f}")
     ax.invert_xaxis()
     ax.set_xlabel("target distortion eps (E TV)")
     ax.set_ylabel(f"KV cache per sequence (GiB, {report['model']['dtype']})")
-    ax.set_title(f"Theta band in memory: {report['model']['name']}")
+    ax.set_title(f"The window the power law gives, in memory: {report['model']['name']}")
     ax.legend(fontsize=7)
     fig.tight_layout()
     _save(fig, path)
@@ -140,48 +142,94 @@ def _fmt(x) -> str:
     return str(x)
 
 
+def _interval(c: dict) -> str:
+    return "" if c["interval"] is None else f"[{c['interval'][0]:.3g}, {c['interval'][1]:.3g}]"
+
+
+def _range(c: dict) -> str:
+    return "" if c["fit_range"] is None else f"{c['fit_range'][0]:g}..{c['fit_range'][1]:g}"
+
+
 def _paper_rows(report: dict) -> list[tuple[str, str, str, str]]:
     """(quantity, domain, this run, paper) rows."""
     rows = []
-    by = {(c["name"], c["domain"]): c["numbers"] for c in report["checks"]}
+    by = {(c["name"], c["domain"]): c for c in report["checks"]}
     for d in report["domains"]:
-        a = by.get(("alpha_tv", d), {})
-        if a:
-            rows.append(("alpha_TV (positions preserved)", d, _fmt(a["alpha_preserved"]), _fmt(PAPER["alpha_tv"].get(d))))
-        law = by.get(("power_vs_exponential", d), {})
-        if law:
-            rows.append(("log-RMSE power / exponential", d, f"{law['log_rmse_power']:.3f} / {law['log_rmse_exponential']:.3f}",
-                         f"{PAPER['log_rmse_power'].get(d)} / {PAPER['log_rmse_exponential'].get(d)}"))
-        kl = by.get(("kl_exponent_doubling", d), {})
-        for mu_key, v in kl.items():
-            rows.append((f"alpha_KL / alpha_TV ({mu_key})", d, _fmt(v["ratio"]), "2.00"))
-        pol = by.get(("recency_vs_random", d), {})
-        if pol:
-            rows.append(("random-K / sliding distortion at equal budget (geometric mean, budgets >= 8)", d,
-                         f"{pol['random_over_sliding']['geometric_mean']:.1f}x", "about 100x"))
+        a = by.get(("alpha_tv", d))
+        if a and "estimate" in a["numbers"]:
+            rows.append(("alpha_TV (positions preserved)", d, f"{a['numbers']['estimate']:.3f} {_interval(a)}",
+                         _fmt(PAPER["alpha_tv"].get(d))))
+        k = by.get(("kl_doubling", d))
+        if k and "ratio" in k["numbers"]:
+            rows.append(("alpha_KL / alpha_TV", d, f"{k['numbers']['ratio']:.2f} {_interval(k)}", "2.00"))
+        r = by.get(("recency_two_orders", d))
+        if r and "estimate" in r["numbers"]:
+            rows.append(("random-K / sliding KL_mu at the largest budget", d,
+                         f"{r['numbers']['estimate']:.1f}x {_interval(r)}", "about 100x"))
     return rows
+
+
+def summary(report: dict) -> list[str]:
+    """A few plain sentences of what was found, claim by claim, before any table."""
+    by = {(c["name"], c["domain"]): c for c in report["checks"]}
+    out = []
+    for d in report["domains"]:
+        parts = []
+        law, a = by.get(("power_law", d)), by.get(("alpha_tv", d))
+        if law and a and "estimate" in a["numbers"]:
+            parts.append(f"the truncation sensitivity {'is' if law['verdict'] == 'holds' else 'is not shown to be'} a "
+                         f"power law (power_law {law['verdict']}) with alpha_TV = {a['numbers']['estimate']:.3f} "
+                         f"{_interval(a)} on budgets {_range(a)}")
+        k = by.get(("kl_doubling", d))
+        if k:
+            parts.append(f"the KL doubling is {k['verdict']}")
+        s = by.get(("sink_recovery", d))
+        if s:
+            parts.append(f"sink+recent's KL exponent recovering 2 alpha_TV is {s['verdict']}")
+        r = by.get(("recency_vs_random", d))
+        if r and "estimate" in r["numbers"]:
+            parts.append(f"the sliding window beats random-K by {r['numbers']['estimate']:.1f}x in KL_mu at the "
+                         f"largest budget ({r['verdict']})")
+        props = [c for c in report["checks"] if c["domain"] == d and c["name"].startswith("propagating_")]
+        faster = [c["name"].removeprefix("propagating_") for c in props if c["verdict"] == "holds"]
+        if props:
+            parts.append("propagating caches decaying faster than suffix-only: "
+                         + (", ".join(faster) if faster else "none established"))
+        if parts:
+            out.append(f"On **{d}**, " + "; ".join(parts) + ".")
+    counts = {v: sum(c["verdict"] == v for c in report["checks"]) for v in ("holds", "fails", "inconclusive")}
+    out.append(f"In all: {counts['holds']} claims hold, {counts['fails']} fail and {counts['inconclusive']} are "
+               "inconclusive (the interval of the quantity straddles the claim, or its hypothesis is not "
+               "established); each row below gives the interval and the fit range it rests on.")
+    return out
 
 
 def markdown(report: dict, figures: dict[str, str]) -> str:
     m = report["model"]
+    main = report["protocols"]["main"]
     lines = [
         f"# wzbounds validation: {m['name']}",
         "",
-        f"Preset `{report['preset']}`, device {m['device']}, dtype {m['dtype']}, {m['bos']}; "
-        f"{report['seconds']} s. Domains: {', '.join(report['domains'])} "
-        "(NLTK Gutenberg prose; CPython standard library). "
-        f"These texts are very likely in the model's training data. The seed paper measured {PAPER['model']}: "
-        "this is a different model, so differences are findings, not failures.",
+        *[line for s in summary(report) for line in (s, "")],
+        f"Preset `{report['preset']}`: {main['prefixes']} prefixes of {main['prefix_length']} tokens per domain "
+        f"(each one bootstrap sample), {main['targets']} target each, budgets {main['budgets'][0]}.."
+        f"{main['budgets'][-1]}; device {m['device']}, dtype {m['dtype']}, {m['bos']}; {report['seconds']} s. "
+        f"Domains: {', '.join(report['domains'])}. These texts are very likely in the model's training data. "
+        f"The seed paper measured {PAPER['model']}: this is a different model, so differences are findings.",
         "",
-        "## Verdicts",
-        "",
-        "| check | domain | claim | verdict |",
-        "|---|---|---|---|",
     ]
+    if report.get("flags"):
+        lines += ["## Sanity flags", ""] + [f"- {f}" for f in report["flags"]] + [""]
+    lines += ["## Verdicts", "",
+              "Each claim is decided from the 95% paired cluster-bootstrap interval of the quantity it is about: "
+              "it holds when the whole interval lies on the claim's side, fails when the whole interval lies on "
+              "the other, and is inconclusive otherwise.", "",
+              "| claim | domain | verdict | interval | fit range | statement |", "|---|---|---|---|---|---|"]
     for c in report["checks"]:
-        lines.append(f"| {c['name']} | {c['domain']} | {c['claim']} | **{c['verdict']}** |")
+        lines.append(f"| {c['name']} | {c['domain']} | **{c['verdict']}** | {_interval(c)} | {_range(c)} | "
+                     f"{c['claim']} |")
     if report.get("failures"):
-        lines += ["", "## Parts that failed", "", "These measurements failed; the checks that need them are "
+        lines += ["", "## Parts that failed", "", "These measurements failed; the claims that need them are "
                   "inconclusive, the rest of the report stands:", ""]
         lines += [f"- {line}" for line in report["failures"].values()]
     lines += ["", "## This run beside the paper", "", f"| quantity | domain | this run ({m['name']}) | paper ({PAPER['model']}) |",
@@ -190,12 +238,9 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
     lines += ["", "## Figures", ""]
     for name, caption in figures.items():
         lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
-    lines += ["## Numbers", "", "Every number, with intervals (95% cluster bootstrap over prefixes), is in "
-              "`report.json`. Per check:", ""]
+    lines += ["## Why each verdict", "", "Every number is in `report.json`.", ""]
     for c in report["checks"]:
-        lines.append(f"- **{c['name']} ({c['domain']})**: {c['verdict']}. " + "; ".join(
-            f"{k} = {_fmt(v)}" for k, v in c["numbers"].items() if not isinstance(v, (dict, list)) or
-            ({"estimate", "low", "high"} <= set(v) if isinstance(v, dict) else False)))
+        lines.append(f"- **{c['name']} ({c['domain']})**: {c['verdict']}. {c['reason']}")
     return "\n".join(lines) + "\n"
 
 
@@ -237,23 +282,25 @@ def html_page(md_text: str, out: Path, figures: dict[str, str]) -> str:
            f"</head><body>{''.join(body)}</body></html>\n"
 
 
-def write_report(out: Path, report: dict, tables: dict, main: Protocol) -> None:
+def write_report(out: Path, report: dict, tables: dict, parts: dict[str, Protocol]) -> None:
     """report.md, report.html and the figures; a figure whose data a failed part lacks is left out."""
     domains = report["domains"]
+    main = parts["main"]
     drawers = {
         "decay.png": (lambda p: figure_decay(p, tables, main, domains),
                       "TV and smoothed-KL decay on log-log axes, with power (solid) and exponential (dashed) fits, "
                       "the 95% band of alpha, and the extrapolation split"),
         "kl_vs_tv2.png": (lambda p: figure_kl_vs_tv2(p, tables, main, domains),
                           "kappa_mu against E[TV^2], one point per budget, with the Pinsker floor"),
-        "policies.png": (lambda p: figure_policies(p, tables, main, domains), "every policy and mode at equal budget"),
-        "theta_band.png": (lambda p: figure_band(p, report, domains), "the Theta band in GiB of KV cache for this model"),
+        "policies.png": (lambda p: figure_policies(p, tables, parts, domains), "every policy and mode at equal budget"),
+        "theta_band.png": (lambda p: figure_band(p, report, domains),
+                           "the window the fitted power law gives for each eps, in GiB of KV cache for this model"),
     }
     figures = {}
     for name, (draw, caption) in drawers.items():
         try:
             draw(out / name)
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, StopIteration) as exc:
             report.setdefault("figures_left_out", {})[name] = f"{type(exc).__name__}: {exc}"
         else:
             figures[name] = caption

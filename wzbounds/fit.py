@@ -214,16 +214,25 @@ def cluster_bootstrap(
     return Interval(estimate, float(low), float(high), float(finite.std(ddof=1)), level, finite)
 
 
-def _mean_panels(panel: NDArray, rows: NDArray) -> NDArray:
-    """Mean curve of each resample: (n_resamples, n_windows)."""
+def resampled_means(panel: NDArray, rows: NDArray) -> NDArray:
+    """Mean curve of each resample: panel (n_samples, n_windows), rows (n_resamples, n) of sample
+    indices -> (n_resamples, n_windows). The building block of every paired bootstrap statistic."""
     return panel[rows].mean(axis=1)
 
 
-def _batched_alpha(windows: NDArray, means: NDArray) -> NDArray:
+def fitted_exponents(windows: NDArray, means: NDArray) -> NDArray:
+    """alpha of the least-squares line through (log w, log mean) for each row of `means`."""
     with np.errstate(divide="ignore", invalid="ignore"):
         logy = np.log(means)
         _, slope, _ = _line(np.log(windows), logy, None)
     return -slope
+
+
+def fitted_laws(windows: NDArray, means: NDArray) -> tuple[NDArray, NDArray]:
+    """(C, alpha) of the least-squares power law C w^-alpha through each row of `means` (log-log)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, slope, _ = _line(np.log(windows), np.log(means), None)
+    return np.exp(a), -slope
 
 
 def asymptotic_range(windows: ArrayLike) -> tuple[float, float]:
@@ -291,7 +300,7 @@ def exponent_interval(
     keep = _select(curves, fit_range)
     panel = curves.panel(name)[:, keep]
     return cluster_bootstrap(
-        curves.n_samples, lambda rows: _batched_alpha(curves.windows[keep], _mean_panels(panel, rows)),
+        curves.n_samples, lambda rows: fitted_exponents(curves.windows[keep], resampled_means(panel, rows)),
         n_boot=n_boot, level=level, seed=seed,
     )
 
@@ -312,9 +321,9 @@ def bend_interval(
     panel = curves.panel(name)[:, keep]
 
     def stat(rows: NDArray) -> NDArray:
-        means = _mean_panels(panel, rows)
+        means = resampled_means(panel, rows)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _batched_alpha(w[upper], means[:, upper]) / _batched_alpha(w[lower], means[:, lower])
+            return fitted_exponents(w[upper], means[:, upper]) / fitted_exponents(w[lower], means[:, lower])
 
     return cluster_bootstrap(curves.n_samples, stat, n_boot=n_boot, level=level, seed=seed)
 
@@ -347,7 +356,7 @@ def law_preference_interval(
 
     def stat(rows: NDArray) -> NDArray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            logy = np.log(_mean_panels(panel, rows))
+            logy = np.log(resampled_means(panel, rows))
             power = _batched_extrapolation(np.log(w), logy, inner)
             geometric = _batched_extrapolation(w, logy, inner)
             return np.log(geometric / power)
@@ -378,7 +387,7 @@ def growth_interval(
 
     def stat(rows: NDArray) -> NDArray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            logr = np.log(_mean_panels(t, rows)) - power * np.log(_mean_panels(b, rows))
+            logr = np.log(resampled_means(t, rows)) - power * np.log(resampled_means(b, rows))
             return _line(logw, logr, None)[1]
 
     return cluster_bootstrap(top.shape[0], stat, n_boot=n_boot, level=level, seed=seed)
@@ -393,7 +402,7 @@ def constant_interval(
 
     def stat(rows: NDArray) -> NDArray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            a, _, _ = _line(logw, np.log(_mean_panels(panel, rows)), None)
+            a, _, _ = _line(logw, np.log(resampled_means(panel, rows)), None)
         return np.exp(a)
 
     return cluster_bootstrap(curves.n_samples, stat, n_boot=n_boot, level=level, seed=seed)
@@ -411,7 +420,7 @@ def exponent_ratio_interval(
 
     def stat(rows: NDArray) -> NDArray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _batched_alpha(w, _mean_panels(top, rows)) / _batched_alpha(w, _mean_panels(bottom, rows))
+            return fitted_exponents(w, resampled_means(top, rows)) / fitted_exponents(w, resampled_means(bottom, rows))
 
     return cluster_bootstrap(curves.n_samples, stat, n_boot=n_boot, level=level, seed=seed)
 

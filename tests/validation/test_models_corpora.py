@@ -1,6 +1,7 @@
 """Model loading, corpora and pinned downloads."""
 
 
+import numpy as np
 import pytest
 
 from validation import fetch
@@ -93,5 +94,16 @@ def test_prefix_selection_is_seeded_and_skips_short_documents(tmp_path):
     a = select_prefixes(corpus, encode, 5, 100, seed=3)
     b = select_prefixes(corpus, encode, 5, 100, seed=3)
     assert a == b and all(len(p.tokens) == 100 for p in a) and "short.txt" not in {p.doc_id for p in a}
-    with pytest.raises(ValueError, match="only 5 of 6 documents have 100 tokens"):
-        select_prefixes(corpus, encode, 6, 100)
+    with pytest.raises(ValueError, match="only 5 non-overlapping prefixes of 100 tokens in its 6 documents"):
+        select_prefixes(corpus, encode, 6, 100)  # 2100 characters: room for one prefix of 1600 each
+
+
+def test_long_documents_give_several_prefixes_far_apart(tmp_path):
+    (tmp_path / "book.txt").write_text("".join(f"line {i} of a long book\n" for i in range(6000)))
+    (tmp_path / "note.txt").write_text("a short note " * 40)
+    encode = lambda s: list(s.encode())  # noqa: E731
+    prefixes = select_prefixes(folder_corpus(tmp_path), encode, 8, 100, seed=1)
+    assert len(prefixes) == 8 and {p.doc_id for p in prefixes} == {"book.txt", "note.txt"}
+    starts = sorted(p.start for p in prefixes if p.doc_id == "book.txt")
+    assert min(np.diff(starts)) >= 16 * 100 - 64  # no two overlap (a start moves to the next line, < 64 chars)
+    assert prefixes == select_prefixes(folder_corpus(tmp_path), encode, 8, 100, seed=1)

@@ -8,17 +8,22 @@ import pytest
 
 from tests.validation.tiny import tiny_model
 from validation.corpora import folder_corpus
-from validation.validate import validate
+from validation.validate import presets, validate
+
+WORDS = ["the", "cache", "keeps", "a", "window", "of", "recent", "tokens", "and", "forgets", "rest"]
+
+
+def write_texts(folder, seed, n=12, words=5000):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        (folder / f"t{i}.txt").write_text(" ".join(rng.choice(WORDS, words)) + "\n")
+    return folder_corpus(folder)
 
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
-    corpus_dir = tmp_path_factory.mktemp("texts")
-    rng = np.random.default_rng(1)
-    words = ["the", "cache", "keeps", "a", "window", "of", "recent", "tokens", "and", "forgets", "rest"]
-    for i in range(4):
-        (corpus_dir / f"t{i}.txt").write_text(" ".join(rng.choice(words, 600)) + "\n")
-    corpus = folder_corpus(corpus_dir)
+    corpus = write_texts(tmp_path_factory.mktemp("texts"), 1)
     out = tmp_path_factory.mktemp("report")
     validate(out, lm=tiny_model(layers=2), corpora={"natural": corpus, "code": corpus}, n_boot=200, progress=False)
     return out
@@ -30,29 +35,34 @@ def test_report_files_are_written(report_dir):
         assert (report_dir / name).stat().st_size > 500, name
     html = (report_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "<table>" in html
+    md = (report_dir / "report.md").read_text()
+    assert md.index("On **natural**") < md.index("## Verdicts") < md.index("## This run beside the paper") < \
+        md.index("## Figures")
 
 
-def test_report_json_structure_and_numbers(report_dir):
+def test_every_verdict_has_the_one_vocabulary_its_interval_and_fit_range(report_dir):
     report = json.loads((report_dir / "report.json").read_text())
     assert report["model"]["name"] == "tiny-llama" and report["preset"] == "quick"
+    assert report["protocols"]["main"]["prefixes"] >= 32 and report["protocols"]["main"]["targets"] == 1
     names = {(c["name"], c["domain"]) for c in report["checks"]}
     for domain in ("natural", "code"):
-        for name in ("power_vs_exponential", "alpha_tv", "kl_exponent_doubling", "sink_kl_exponent",
-                     "recency_vs_random", "bound_prediction", "theta_band_memory", "propagating_faster"):
+        for name in ("power_law", "alpha_tv", "position_ablation", "kl_doubling", "sink_recovery",
+                     "recency_vs_random", "recency_two_orders", "bound_prediction", "theta_band",
+                     "propagating_sliding_evict", "propagating_sink_evict"):
             assert (name, domain) in names
     for c in report["checks"]:
-        assert c["verdict"] in ("holds", "fails", "mixed", "n/a")
+        assert c["verdict"] in ("holds", "fails", "inconclusive"), c
+        assert c["reason"]
+        if c["name"] not in ("theta_band",) and c["verdict"] != "inconclusive":
+            assert c["interval"] is not None and c["interval"][0] <= c["interval"][1], c
+        if c["name"] in ("alpha_tv", "power_law", "kl_doubling", "bound_prediction"):
+            assert c["fit_range"] == [8.0, 64.0]  # the quick preset's range, fixed before measuring
+        if c["name"] == "sink_recovery":
+            assert c["fit_range"][0] >= 8  # above twice the 4 sinks
         if c["name"] == "alpha_tv":
-            a = c["numbers"]["alpha_preserved"]
-            assert a["low"] <= a["estimate"] <= a["high"] and math.isfinite(a["estimate"])
-            assert c["numbers"]["max_abs_difference_tv"] < 1e-5  # RoPE: preserved == re-indexed
-        if c["name"] == "bound_prediction" and c["verdict"] != "n/a":
-            n = c["numbers"]
-            assert 0 < n["eps"] <= 1 and n["read_at_window"] >= n["predicted_window"]
-            assert (n["held_out_tv"] <= n["eps"]) == (c["verdict"] == "holds")
-        if c["name"] == "theta_band_memory":
-            n = c["numbers"]
-            assert all(lo <= up for lo, up in zip(n["gib_lower"], n["gib_upper"]))
+            assert math.isfinite(c["numbers"]["estimate"]) and len(c["numbers"]["local_slopes"]) == 6
+        if c["name"] == "position_ablation":
+            assert c["numbers"]["max_mean_difference"] < 1e-5 and c["verdict"] == "holds"  # RoPE
 
 
 def test_a_second_run_resumes_without_measuring_again(report_dir, monkeypatch):
@@ -67,26 +77,45 @@ def test_a_second_run_resumes_without_measuring_again(report_dir, monkeypatch):
              progress=False)
 
 
-def test_a_failing_mode_is_reported_and_the_rest_is_analysed(tmp_path, monkeypatch, capsys):
-    """Online crashing (as it did on sliding-window models) costs its own claims only."""
+def test_presets_meet_their_sample_sizes():
+    for name in ("quick", "standard", "full"):
+        parts = presets(name, "m", 32768)
+        assert parts["main"].prefixes >= 32 and parts["main"].targets == 1
+    standard = presets("standard", "m", 32768)
+    assert standard["main"].prefix_length == 1024 and max(standard["main"].budgets) == 512
+    assert set(standard["main"].policies) == {"sliding", "sink", "random", "heavy", "h2o", "snapkv"}
+    assert set(standard["online"].policies) == {"sliding", "sink"}
+    mine = presets("quick", "m", 4096, policies=("snapkv:window=4",), modes=("evict",))
+    assert mine["main"].policies == ("sliding", "snapkv:window=4") and mine["main"].modes == ("recompute", "evict")
+
+
+def test_a_failing_mode_is_reported_and_the_rest_is_analysed(tmp_path, monkeypatch):
+    """Evict crashing (as online did on sliding-window models) costs its own claims only."""
     from validation.measure import Engine
 
     def broken(self, ctx, policy, budgets, engine="auto"):
         raise RuntimeError("The size of tensor a (8) must match the size of tensor b (9)")
 
-    monkeypatch.setattr(Engine, "online", broken)
-    corpus_dir = tmp_path / "texts"
-    corpus_dir.mkdir()
-    rng = np.random.default_rng(2)
-    for i in range(4):
-        (corpus_dir / f"t{i}.txt").write_text(" ".join(rng.choice(["a", "cache", "window", "law"], 700)) + "\n")
-    corpus = folder_corpus(corpus_dir)
-    report = validate(tmp_path / "out", lm=tiny_model(), corpora={"natural": corpus, "code": corpus}, n_boot=50,
-                      progress=False)
-    assert len(report["failures"]) == 2 * 2 * 2  # 2 domains x 2 prefixes x (sliding, sink) online
-    assert all("online mode" in line and "must match the size" in line for line in report["failures"].values())
-    verdicts = {(c["name"], c["domain"]): c["verdict"] for c in report["checks"]}
-    assert verdicts[("alpha_tv", "natural")] in ("holds", "fails", "mixed")  # analysed as usual
+    monkeypatch.setattr(Engine, "evict", broken)
+    corpus = write_texts(tmp_path / "texts", 2)
+    report = validate(tmp_path / "out", lm=tiny_model(), corpora={"natural": corpus}, domains=("natural",),
+                      n_boot=50, progress=False)
+    assert len(report["failures"]) == 32 * 4  # 32 prefixes x the four policies in evict mode
+    assert all("evict mode" in line and "must match the size" in line for line in report["failures"].values())
+    verdicts = {c["name"]: c["verdict"] for c in report["checks"]}
+    assert "propagating_sliding_evict" not in verdicts  # nothing to decide it on
+    assert verdicts["alpha_tv"] in ("holds", "fails", "inconclusive") and "alpha_tv" in verdicts
     md = (tmp_path / "out" / "report.md").read_text()
-    assert "## Parts that failed" in md and "online mode (sink, preserved) failed" in md
+    assert "## Parts that failed" in md and "evict mode (sink, preserved) failed" in md
     assert json.loads((tmp_path / "out" / "report.json").read_text())["failures"] == report["failures"]
+
+
+def test_user_domains_policies_and_modes(tmp_path):
+    corpus = write_texts(tmp_path / "mine", 3)
+    report = validate(tmp_path / "out", lm=tiny_model(), domains=(str(tmp_path / "mine"),),
+                      corpora={str(tmp_path / "mine"): corpus}, policies=("snapkv:window=4",), modes=("evict",),
+                      n_boot=50, progress=False)
+    assert report["domains"] == ["mine"]
+    assert report["protocols"]["main"]["hyperparameters"]["snapkv:window=4"] == {"policy": "snapkv", "window": 4,
+                                                                                  "kernel": 5}
+    assert {c["name"] for c in report["checks"]} >= {"propagating_snapkv:window=4_evict", "alpha_tv"}
