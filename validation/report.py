@@ -147,7 +147,10 @@ def _interval(c: dict) -> str:
 
 
 def _range(c: dict) -> str:
-    return "" if c["fit_range"] is None else f"{c['fit_range'][0]:g}..{c['fit_range'][1]:g}"
+    if c["fit_range"] is None:
+        return ""
+    low, high = c["fit_range"]
+    return f"at {low:g}" if low == high else f"{low:g}..{high:g}"
 
 
 def _paper_rows(report: dict) -> list[tuple[str, str, str, str]]:
@@ -235,6 +238,14 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
     lines += ["", "## This run beside the paper", "", f"| quantity | domain | this run ({m['name']}) | paper ({PAPER['model']}) |",
               "|---|---|---|---|"]
     lines += [f"| {q} | {d} | {a} | {b} |" for q, d, a, b in _paper_rows(report)]
+    slopes = [(c["domain"], c["numbers"]["local_slopes"]) for c in report["checks"]
+              if c["name"] == "alpha_tv" and "local_slopes" in c["numbers"]]
+    if slopes:
+        lines += ["", "## Where the exponent bends", "", "Local slopes -d log delta / d log w between consecutive "
+                  "budgets (a single power law has one slope throughout):", "",
+                  "| domain | " + " | ".join(f"{s['from']:g}-{s['to']:g}" for s in slopes[0][1]) + " |",
+                  "|---|" + "---|" * len(slopes[0][1])]
+        lines += [f"| {d} | " + " | ".join(f"{s['slope']:.3f}" for s in row) + " |" for d, row in slopes]
     lines += ["", "## Figures", ""]
     for name, caption in figures.items():
         lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
