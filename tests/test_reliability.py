@@ -119,8 +119,8 @@ def test_killing_the_report_writer_never_leaves_a_corrupt_report(tmp_path, seed)
     corpus = tmp_path / "texts"
     corpus.mkdir()
     rng = np.random.default_rng(seed)
-    for i in range(4):
-        (corpus / f"t{i}.txt").write_text(" ".join(rng.choice(["a", "cache", "keeps", "window", "tokens"], 600)))
+    for i in range(12):  # room for the quick preset's 32 non-overlapping prefixes
+        (corpus / f"t{i}.txt").write_text(" ".join(rng.choice(["a", "cache", "keeps", "window", "tokens"], 5000)))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     script = [sys.executable, str(ROOT / "tests/validation/run_tiny_validate.py"), str(corpus)]
     reference = tmp_path / "reference"

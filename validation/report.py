@@ -172,6 +172,11 @@ def _paper_rows(report: dict) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _verb(c: dict) -> str:
+    return {"holds": "holds", "fails": "fails"}.get(c["verdict"], "is inconclusive") + (
+        f" ({c['numbers']['estimate']:.2f} {_interval(c)})" if "estimate" in c["numbers"] else "")
+
+
 def summary(report: dict) -> list[str]:
     """A few plain sentences of what was found, claim by claim, before any table."""
     by = {(c["name"], c["domain"]): c for c in report["checks"]}
@@ -185,10 +190,10 @@ def summary(report: dict) -> list[str]:
                          f"{_interval(a)} on budgets {_range(a)}")
         k = by.get(("kl_doubling", d))
         if k:
-            parts.append(f"the KL doubling is {k['verdict']}")
+            parts.append(f"the smoothed-KL exponent doubling TV's {_verb(k)}")
         s = by.get(("sink_recovery", d))
         if s:
-            parts.append(f"sink+recent's KL exponent recovering 2 alpha_TV is {s['verdict']}")
+            parts.append(f"sink+recent recovering the doubled exponent {_verb(s)}")
         r = by.get(("recency_vs_random", d))
         if r and "estimate" in r["numbers"]:
             parts.append(f"the sliding window beats random-K by {r['numbers']['estimate']:.1f}x in KL_mu at the "
@@ -234,7 +239,10 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
     if report.get("failures"):
         lines += ["", "## Parts that failed", "", "These measurements failed; the claims that need them are "
                   "inconclusive, the rest of the report stands:", ""]
-        lines += [f"- {line}" for line in report["failures"].values()]
+        failed = list(report["failures"].values())
+        lines += [f"- {line}" for line in failed[:20]]
+        if len(failed) > 20:
+            lines.append(f"- ... and {len(failed) - 20} more (report.json lists every one)")
     lines += ["", "## This run beside the paper", "", f"| quantity | domain | this run ({m['name']}) | paper ({PAPER['model']}) |",
               "|---|---|---|---|"]
     lines += [f"| {q} | {d} | {a} | {b} |" for q, d, a, b in _paper_rows(report)]
