@@ -199,7 +199,8 @@ def _claims(data: DomainData, kv: KVGeometry, context: int, boot: dict
     def sink_range() -> tuple[float, float]:
         """The sliding window's range, raised to twice the sinks where it starts below (sink+recent
         with k <= 2 n_sink keeps mostly sinks: a different policy)."""
-        low = max(rng[0], float(min(w for w in data.sink.windows if w >= 2 * data.n_sink)))
+        above = data.sink.windows[data.sink.windows >= 2 * data.n_sink]
+        low = max(rng[0], float(above.min())) if above.size else np.inf
         if low >= rng[1]:
             raise ValueError(f"no budgets above twice the {data.n_sink} sinks inside the fit range")
         return low, rng[1]

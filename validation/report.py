@@ -163,8 +163,9 @@ def _paper_rows(report: dict) -> list[tuple[str, str, str, str]]:
             rows.append(("alpha_TV (positions preserved)", d, f"{a['numbers']['estimate']:.3f} {_interval(a)}",
                          _fmt(PAPER["alpha_tv"].get(d))))
         k = by.get(("kl_doubling", d))
-        if k and "ratio" in k["numbers"]:
-            rows.append(("alpha_KL / alpha_TV", d, f"{k['numbers']['ratio']:.2f} {_interval(k)}", "2.00"))
+        if k and "estimate" in k["numbers"]:
+            rows.append((f"alpha_KL / alpha_TV (mu = {k['numbers']['mu']:g})", d,
+                         f"{k['numbers']['estimate']:.2f} {_interval(k)}", "2.00"))
         r = by.get(("recency_two_orders", d))
         if r and "estimate" in r["numbers"]:
             rows.append(("random-K / sliding KL_mu at the largest budget", d,
