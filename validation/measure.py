@@ -343,7 +343,7 @@ class Engine:
             c_idx = [t - (L - keep) for s in batch for t, _ in want[s]]
             yield keys, logits[r_idx, c_idx]
 
-    PACK = 2048  # tokens per packed row of the naive engine (its float mask: 16 MiB per layer type)
+    PACK = 256  # tokens per packed row of the naive engine: few forwards, little quadratic attention waste
 
     def _naive(self, ctx: PrefixContext, kept: dict, positions: str):
         """Yield ([(t, k)], logits) chunks: every kept set is its own sequence, and as many as fit are
