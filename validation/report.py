@@ -117,7 +117,9 @@ def figure_policies(path: Path, tables: dict, parts: dict[str, Protocol], domain
 def figure_band(path: Path, report: dict, domains) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.8))
-    for d, color in zip(domains, ("tab:blue", "tab:green", "tab:red", "tab:purple")):
+    colors = ("tab:blue", "tab:green", "tab:red", "tab:purple")
+    for i, d in enumerate(domains):  # every domain, colours cycling: none is dropped
+        color = colors[i % len(colors)]
         chk = next(c for c in report["checks"] if c["name"] == "theta_band" and c["domain"] == d)
         n = chk["numbers"]
         if "upper_gib" not in n:
