@@ -13,6 +13,10 @@ q_t comes from one of three modes:
                so this is NOT suffix-only. On full-attention models every (t, k) runs
                in one forward of the queries under a 4D mask over the prefix cache;
                one cache edit per pair is the reference.
+               Summaries (merge, pooled, quantized: validation.summaries) rewrite the
+               cache cut before t and x_t runs against it; kvpress presses
+               (validation.presses) compress while prefilling x_0..x_{t-1}. Both run
+               in evict mode only, one forward of x_t per (t, k).
     online     token-by-token decoding from position 0, evicting after every step
                (StreamingLLM style), for policies with a static kept set; on
                full-attention models one forward under the mask whose row j is the
@@ -148,19 +152,51 @@ class Engine:
         self.dtype = next(self.model.parameters()).dtype
 
     # -- forward helpers -------------------------------------------------------------------
-    def _logits(self, ids, pos, allowed, keep: int, *, key_pos=None, cache=None):
+    def _logits(self, ids, pos, allowed, keep: int, *, key_pos=None, cache=None, log_mass=None):
         """Raw logits (the model's dtype) at the last `keep` queries.
 
         ids, pos: (B, q) tokens and position ids; allowed: bool (B, q, n) over the keys, which
         are the `cache` entries (at positions key_pos, (B, n - q) or (n - q,)) followed by the
-        queries themselves; the sliding-window rule is added per layer type from the positions."""
+        queries themselves; the sliding-window rule is added per layer type from the positions.
+        log_mass (n_layers, n_kv_heads, n - q): the log multiplicity of each cache entry, added to
+        every attention logit to it, layer by layer and head by head (see `_mass_hooks`)."""
         torch = _torch()
         keys = pos if key_pos is None else torch.cat([key_pos.expand(pos.shape[0], -1), pos], dim=-1)
         mask = self.layout.masks(allowed, pos, keys, self.dtype)
-        with torch.inference_mode():
-            out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, past_key_values=cache,
-                             use_cache=cache is not None, logits_to_keep=keep)
+        handles = [] if log_mass is None else self._mass_hooks(log_mass, pos.shape[-1])
+        try:
+            with torch.inference_mode():
+                out = self.model(input_ids=ids, position_ids=pos, attention_mask=mask, past_key_values=cache,
+                                 use_cache=cache is not None, logits_to_keep=keep)
+        finally:
+            for handle in handles:
+                handle.remove()
         return out.logits
+
+    def _mass_hooks(self, log_mass, n_queries: int) -> list:
+        """Pre-hooks on the attention modules adding log_mass[layer] to the additive mask each layer
+        receives: (1, n_heads, 1, n) with each KV head's row repeated over its query heads (grouped-
+        query attention) and 0 on the queries' own columns. With mass m, exp(logit + log m) = m
+        exp(logit): the entry weighs what m identical entries weigh."""
+        torch = _torch()
+
+        def hook(module, args, kwargs):
+            mask = kwargs.get("attention_mask")
+            if mask is None:
+                raise ValueError(f"model {self.lm.name!r} passes its attention mask positionally: entries with "
+                                 "multiplicities (merge, pooled) cannot run on it")
+            layer = log_mass[module.layer_idx].to(mask.dtype)
+            layer = layer.repeat_interleave(getattr(module, "num_key_value_groups", 1), dim=0)
+            pad = torch.zeros(layer.shape[0], n_queries, dtype=layer.dtype, device=layer.device)
+            kwargs["attention_mask"] = mask + torch.cat([layer, pad], dim=-1)[None, :, None, :]
+            return args, kwargs
+
+        modules = [m for m in self.model.modules()
+                   if type(m).__name__.endswith("Attention") and isinstance(getattr(m, "layer_idx", None), int)]
+        if len(modules) != log_mass.shape[0]:
+            raise ValueError(f"model {self.lm.name!r}: found {len(modules)} attention modules with a layer index "
+                             f"for {log_mass.shape[0]} layers: entries with multiplicities cannot run on it")
+        return [m.register_forward_pre_hook(hook, with_kwargs=True) for m in modules]
 
     def _rows_per_batch(self, length: int, keep: int) -> int:
         by_tokens = max(1, self.max_batch_tokens // max(length, 1))
@@ -257,6 +293,8 @@ class Engine:
         """Rows (t, budget, divergences) for recompute mode; engine "auto", "anchored" or "naive"."""
         if positions not in POSITIONS:
             raise ValueError(f"positions must be one of {POSITIONS}; got {positions!r}")
+        if "recompute" not in policy.modes:
+            raise ValueError(f"policy {policy.name!r} rewrites the cache: it runs in evict mode only")
         kept = self.kept_sets(ctx, policy, budgets)
         head = self.anchored_head(ctx, policy)
         if engine == "auto":
@@ -384,6 +422,10 @@ class Engine:
         cache edit and forward per (target, budget), the reference."""
         if engine not in ("auto", "masked", "pairs"):
             raise ValueError(f"engine must be 'auto', 'masked' or 'pairs'; got {engine!r}")
+        if policy.kind == "summary":
+            return self._rows(ctx, self._evict_summaries(ctx, policy, budgets))
+        if policy.kind == "press":
+            return self._rows(ctx, self._evict_press(ctx, policy, budgets))
         kept = self.kept_sets(ctx, policy, budgets, upto_offset=1)
         if engine == "pairs":
             return self._rows(ctx, self._evict_laws(ctx, kept))
@@ -443,6 +485,48 @@ class Engine:
             logits = self._logits(ids[:, t : t + 1], torch.tensor([[t]], device=self.device), allowed, 1,
                                   key_pos=past, cache=cache)
             yield [(t, k)], logits[:, -1]
+
+    def _evict_summaries(self, ctx: PrefixContext, policy, budgets: Sequence[int]):
+        """Per (t, k): the policy rewrites the prefix cache before t (validation.summaries) and x_t
+        runs against it, every entry at its position id, multiplicities as attention offsets."""
+        torch = _torch()
+        from transformers import DynamicCache
+
+        layers = self._prefill(ctx)
+        ids = torch.as_tensor(ctx.tokens, device=self.device)[None]
+        for t in ctx.targets:
+            for k in budgets:
+                state = policy.summarise(layers, t, int(k), ctx.bos)
+                m = state.size
+                cache = DynamicCache(ddp_cache_data=list(zip(state.keys, state.values))) if m else None
+                allowed = torch.ones(1, 1, m + 1, dtype=torch.bool, device=self.device)
+                logits = self._logits(ids[:, t : t + 1], torch.tensor([[t]], device=self.device), allowed, 1,
+                                      key_pos=state.positions if m else None, cache=cache,
+                                      log_mass=state.log_mass if m else None)
+                yield [(t, int(k))], logits[:, -1]
+
+    def _evict_press(self, ctx: PrefixContext, policy, budgets: Sequence[int]):
+        """Per (t, k): x_0..x_{t-1} prefilled under the kvpress press at the budget's compression
+        ratio (validation.presses), then x_t at position id t against the compressed cache."""
+        torch = _torch()
+        from transformers import DynamicCache
+
+        ids = torch.as_tensor(ctx.tokens, device=self.device)[None]
+        for t in ctx.targets:
+            for k in budgets:
+                press = policy.build(policy.compression_ratio(t, int(k), ctx.bos))
+                cache = DynamicCache()
+                try:
+                    with torch.inference_mode():
+                        with press(self.model):
+                            self.model(input_ids=ids[:, :t], past_key_values=cache, use_cache=True, logits_to_keep=1)
+                        out = self.model(input_ids=ids[:, t : t + 1], position_ids=torch.tensor([[t]], device=self.device),
+                                         past_key_values=cache, use_cache=True, logits_to_keep=1)
+                finally:
+                    for module in self.model.modules():  # head-wise presses leave masks for the next decode
+                        if getattr(module, "masked_key_indices", None) is not None:
+                            module.masked_key_indices = None
+                yield [(t, int(k))], out.logits[:, -1]
 
     # -- online ----------------------------------------------------------------------------
     def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:

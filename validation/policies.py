@@ -15,73 +15,27 @@ computes from the full-context forward.
     h2o           recent half + heavy hitters by accumulated attention    not suffix-only
     snapkv        an observation window + top keys by its attention,
                   max-pooled over neighbours                              not suffix-only
+
+Beside these kept-set policies (kind "kept", every mode), two kinds run in
+evict mode only (validation._policy lists the declarations):
+
+    merge, pooled, quantized    summaries that rewrite the cache (validation.summaries)
+    kvpress:<Press>,key=value   any kvpress press (validation.presses)
 """
 
 from __future__ import annotations
 
 import dataclasses
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from validation._policy import CachePolicy, Policy, typed_value, whole
+from validation.presses import KvPress
+from validation.summaries import CacheSummary, MergeOnEvict, PooledBlocks, QuantizedTail
 from wzbounds._registry import build
-
-
-class CachePolicy(ABC):
-    """Decides the kept positions at step t; see the module docstring.
-
-    A policy declares what the measurement engine needs to know, and the engine
-    dispatches on these declarations, never on classes:
-
-        scores          which attention scores it reads: None, "last_query",
-                        "accumulated" or "observation" (sums over `score_window` queries)
-        score_window    the observation window, in queries, for "observation" scores
-        anchored_head() the fixed head H when every kept set is H plus a contiguous run
-                        ending at t (the anchored recompute engine), else None
-        static_online   its kept set at step t is a fixed function of (t, budget) and never
-                        re-admits an evicted entry: it can run online, and online decoding
-                        is then one forward under a fixed mask
-    """
-
-    name: ClassVar[str]
-    suffix_only: ClassVar[bool] = False
-    scores: ClassVar[str | None] = None
-    static_online: ClassVar[bool] = False
-
-    @property
-    def score_window(self) -> int:
-        return 8
-
-    def anchored_head(self) -> tuple[int, ...] | None:
-        return None
-
-    @abstractmethod
-    def _choose(self, t: int, budget: int, scores: NDArray | None) -> NDArray[np.int64]:
-        """Positions kept when budget < t + 1 (the caller handles the trivial case)."""
-
-    def keep(self, t: int, budget: int, scores: NDArray | None = None) -> NDArray[np.int64]:
-        if t < 0:
-            raise ValueError(f"t must be >= 0; got {t}")
-        if budget < 1:
-            raise ValueError(f"budget must be >= 1; got {budget}")
-        if budget >= t + 1:
-            return np.arange(t + 1)
-        if self.scores is not None:
-            if scores is None or len(scores) < t + 1:
-                raise ValueError(f"policy {self.name!r} needs attention scores for positions 0..{t}")
-            scores = np.asarray(scores[: t + 1], dtype=np.float64)
-        kept = np.unique(self._choose(t, budget, scores))
-        assert kept.size == budget and kept[-1] == t, (self.name, t, budget, kept)
-        return kept
-
-
-def _whole(policy: CachePolicy, field: str, least: int) -> None:
-    value = getattr(policy, field)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{policy.name}: {field} must be a whole number >= {least}; got {value!r}")
 
 
 def _top(scores: NDArray, candidates: NDArray, k: int) -> NDArray:
@@ -114,7 +68,7 @@ class SinkRecent(CachePolicy):
     static_online: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        _whole(self, "n_sink", 0)
+        whole(self, "n_sink", 0)
 
     def anchored_head(self) -> tuple[int, ...]:
         return tuple(range(self.n_sink))
@@ -177,8 +131,8 @@ class SnapKV(CachePolicy):
     scores: ClassVar[str | None] = "observation"
 
     def __post_init__(self) -> None:
-        _whole(self, "window", 1)
-        _whole(self, "kernel", 1)
+        whole(self, "window", 1)
+        whole(self, "kernel", 1)
 
     @property
     def score_window(self) -> int:
@@ -196,16 +150,17 @@ class SnapKV(CachePolicy):
         return np.concatenate([_top(pooled, head, budget - obs), np.arange(t - obs + 1, t + 1)])
 
 
-POLICIES: dict[str, type[CachePolicy]] = {
-    cls.name: cls for cls in (SlidingWindow, SinkRecent, RandomK, HeavyHitter, H2O, SnapKV)
+POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls for cls in (SlidingWindow, SinkRecent, RandomK, HeavyHitter, H2O, SnapKV,
+                              MergeOnEvict, PooledBlocks, QuantizedTail, KvPress)
 }
 
 
-def register_policy(cls: type[CachePolicy]) -> type[CachePolicy]:
+def register_policy(cls: type[Policy]) -> type[Policy]:
     """Add a user-defined policy to the registry under `cls.name` (usable as a class decorator);
     it then runs by name everywhere: make_policy, Protocol, `wzbounds measure --policy NAME`."""
-    if not (isinstance(cls, type) and issubclass(cls, CachePolicy)):
-        raise ValueError(f"a policy must be a CachePolicy subclass; got {cls!r}")
+    if not (isinstance(cls, type) and issubclass(cls, (CachePolicy, CacheSummary))):
+        raise ValueError(f"a policy must be a CachePolicy or CacheSummary subclass; got {cls!r}")
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"policy class {cls.__name__} needs a class attribute `name`, an identifier; got {name!r}")
@@ -215,12 +170,12 @@ def register_policy(cls: type[CachePolicy]) -> type[CachePolicy]:
     return cls
 
 
-def make_policy(name: str, **params: Any) -> CachePolicy:
+def make_policy(name: str, **params: Any) -> Policy:
     """A policy by registry name with its hyperparameters, e.g. make_policy("sink", n_sink=4)."""
     return build(POLICIES, "policy", name, params)
 
 
-def parse_policy(spec: str, defaults: dict[str, Any] | None = None) -> CachePolicy:
+def parse_policy(spec: str, defaults: dict[str, Any] | None = None) -> Policy:
     """A policy from its spec, "name" or "name:key=value,key=value" (e.g. "snapkv:window=16,kernel=7").
 
     Values take the type of the field's default (int, float, bool). `defaults` fills fields the
@@ -229,6 +184,8 @@ def parse_policy(spec: str, defaults: dict[str, Any] | None = None) -> CachePoli
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r} in {spec!r}; known: {', '.join(POLICIES)}")
     cls = POLICIES[name]
+    if hasattr(cls, "from_spec"):  # a policy with its own spec grammar (kvpress:SnapKVPress,window_size=32)
+        return cls.from_spec(spec, rest)
     fields = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
     params: dict[str, Any] = {k: v for k, v in (defaults or {}).items() if k in fields}
     for item in filter(None, (p.strip() for p in rest.split(","))):
@@ -237,19 +194,8 @@ def parse_policy(spec: str, defaults: dict[str, Any] | None = None) -> CachePoli
         if not eq or key not in fields:
             known = ", ".join(fields) or "none"
             raise ValueError(f"policy spec {spec!r}: {item!r} is not key=value with a field of {name} ({known})")
-        params[key] = _typed(spec, key, value.strip(), fields[key].default)
+        params[key] = typed_value(spec, key, value.strip(), fields[key].default)
     return make_policy(name, **params)
-
-
-def _typed(spec: str, key: str, value: str, default: Any) -> Any:
-    try:
-        if isinstance(default, bool):
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise ValueError
-            return value.lower() in ("true", "1")
-        return type(default)(value) if isinstance(default, (int, float)) else value
-    except ValueError:
-        raise ValueError(f"policy spec {spec!r}: {key}={value!r} is not a {type(default).__name__}") from None
 
 
 def split_specs(text: str) -> tuple[str, ...]:
@@ -269,7 +215,7 @@ def split_specs(text: str) -> tuple[str, ...]:
     return tuple(specs)
 
 
-def hyperparameters(policy: CachePolicy) -> dict[str, Any]:
+def hyperparameters(policy: Policy) -> dict[str, Any]:
     """The policy's name and every hyperparameter, defaults included: what a result records."""
     values = dataclasses.asdict(policy) if dataclasses.is_dataclass(policy) else {}
     return {"policy": policy.name, **values}

@@ -28,7 +28,7 @@ import numpy as np
 
 from validation.measure import MODES, POSITIONS, Engine
 from validation.models import BOS_RULES
-from validation.policies import CachePolicy, hyperparameters, parse_policy
+from validation.policies import Policy, hyperparameters, parse_policy
 from validation.store import ResultStore, atomic_write
 from wzbounds.curves import Curves
 
@@ -69,7 +69,10 @@ class Protocol:
         if not self.policies:
             raise ValueError("policies must name at least one policy")
         for spec in self.policies:
-            self.policy(spec)  # an unknown policy or a bad hyperparameter fails here, before any work
+            policy = self.policy(spec)  # an unknown policy or a bad hyperparameter fails here, before any work
+            if not set(policy.modes) & set(self.modes):
+                raise ValueError(f"policy {spec!r} runs in {' and '.join(policy.modes)} mode only; "
+                                 f"the protocol measures {', '.join(self.modes)}")
         if self.reindex is not None and set(self.reindex) - set(self.policies):
             raise ValueError(f"reindex names policies not measured: {sorted(set(self.reindex) - set(self.policies))}")
         if self.bos not in BOS_RULES:
@@ -96,7 +99,7 @@ class Protocol:
         out = []
         for spec in self.policies:
             for mode in self.modes:
-                if mode == "online" and not self.policy(spec).static_online:
+                if mode not in self.policy(spec).modes:
                     continue
                 for positions in self.positions if mode == "recompute" else ("preserved",):
                     if positions == "reindexed" and self.reindex is not None and spec not in self.reindex:
@@ -104,7 +107,7 @@ class Protocol:
                     out.append((spec, mode, positions))
         return out
 
-    def policy(self, spec: str) -> CachePolicy:
+    def policy(self, spec: str) -> Policy:
         """The policy of a spec; a random policy without its own seed takes the protocol's."""
         return parse_policy(spec, defaults={"seed": self.seed})
 

@@ -1,0 +1,116 @@
+"""The base classes of cache policies (validation.policies lists and registers them).
+
+A policy has a name, hyperparameters (the fields of a frozen dataclass) and
+declarations the measurement engine dispatches on, never its class:
+
+    kind            "kept": it chooses which entries stay (`CachePolicy.keep`), runs in
+                    every mode; "summary": it rewrites the prefix cache (merging, pooling,
+                    quantizing; validation.summaries), evict mode only; "press": a kvpress
+                    press compressing the cache at prefill (validation.presses), evict mode only
+    scores          which attention scores it reads: None, "last_query",
+                    "accumulated" or "observation" (sums over `score_window` queries)
+    score_window    the observation window, in queries, for "observation" scores
+    anchored_head() the fixed head H when every kept set is H plus a contiguous run
+                    ending at t (the anchored recompute engine), else None
+    static_online   its kept set at step t is a fixed function of (t, budget) and never
+                    re-admits an evicted entry: it can run online, and online decoding
+                    is then one forward under a fixed mask
+    modes           the measurement modes it can run in
+    cache_bytes()   the bytes of KV cache the query attends to under a budget
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from wzbounds.memory import KVGeometry
+
+
+class Policy(ABC):
+    """What every cache policy declares; see the module docstring."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str] = "kept"
+    suffix_only: ClassVar[bool] = False
+    scores: ClassVar[str | None] = None
+    static_online: ClassVar[bool] = False
+
+    @property
+    def score_window(self) -> int:
+        return 8
+
+    def anchored_head(self) -> tuple[int, ...] | None:
+        return None
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        if self.kind != "kept":
+            return ("evict",)
+        return ("recompute", "evict", "online") if self.static_online else ("recompute", "evict")
+
+    def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
+        """Bytes of the KV cache the query at sequence position t attends to, itself included:
+        min(budget, text tokens up to t) entries, plus the BOS when there is one, at
+        kv.bytes_per_token = 2 n_layers n_kv_heads head_dim bytes_per_element each."""
+        return float(min(int(budget), t + 1 - int(bos)) + int(bos)) * kv.bytes_per_token
+
+
+class CachePolicy(Policy):
+    """A policy that keeps a subset of the entries (kind "kept").
+
+    At step t the model is about to predict token t+1 from positions 0..t; `keep(t, budget,
+    scores)` returns the sorted positions kept, always including t itself (the query),
+    exactly min(budget, t+1) of them."""
+
+    @abstractmethod
+    def _choose(self, t: int, budget: int, scores: NDArray | None) -> NDArray[np.int64]:
+        """Positions kept when budget < t + 1 (the caller handles the trivial case)."""
+
+    def keep(self, t: int, budget: int, scores: NDArray | None = None) -> NDArray[np.int64]:
+        if t < 0:
+            raise ValueError(f"t must be >= 0; got {t}")
+        if budget < 1:
+            raise ValueError(f"budget must be >= 1; got {budget}")
+        if budget >= t + 1:
+            return np.arange(t + 1)
+        if self.scores is not None:
+            if scores is None or len(scores) < t + 1:
+                raise ValueError(f"policy {self.name!r} needs attention scores for positions 0..{t}")
+            scores = np.asarray(scores[: t + 1], dtype=np.float64)
+        kept = np.unique(self._choose(t, budget, scores))
+        assert kept.size == budget and kept[-1] == t, (self.name, t, budget, kept)
+        return kept
+
+
+def whole(policy: Policy, field: str, least: int) -> None:
+    """Refuse a hyperparameter that is not a whole number >= least, naming it."""
+    value = getattr(policy, field)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{policy.name}: {field} must be a whole number >= {least}; got {value!r}")
+
+
+def typed_value(spec: str, key: str, value: str, default: Any) -> Any:
+    """A hyperparameter from its text, typed like the field's default (bool, int, float); with no
+    typed default, a number when it reads as one, None for "none", else the text."""
+    try:
+        if isinstance(default, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return value.lower() in ("true", "1")
+        if isinstance(default, (int, float)):
+            return type(default)(value)
+    except ValueError:
+        raise ValueError(f"policy spec {spec!r}: {key}={value!r} is not a {type(default).__name__}") from None
+    if default is None:
+        if value.lower() == "none":
+            return None
+        for kind in (int, float):
+            try:
+                return kind(value)
+            except ValueError:
+                continue
+    return value
