@@ -110,6 +110,7 @@ class PrefixContext:
     bos: bool = False
     _cum: np.ndarray | None = field(default=None, repr=False)
     _prefill: list | None = field(default=None, repr=False)  # the prefix cache: (keys, values) per layer
+    _recorded: dict = field(default_factory=dict, repr=False)  # t -> a recorded prefill of x_0..x_{t-1} (presses)
 
     def scores(self, kind: str, upto: int, window: int = 8) -> np.ndarray:
         """Per-key importance from the rows of queries <= upto (keys 0..upto+1; later keys 0)."""
@@ -419,13 +420,17 @@ class Engine:
 
         Scores come from the prefill's queries up to t - 1 (x_t is not yet seen). engine "masked"
         (and "auto"): one forward of the queries per prefix (see `_evict_masked`); "pairs": one
-        cache edit and forward per (target, budget), the reference."""
+        cache edit and forward per (target, budget), the reference. Summaries rewrite the cache
+        before x_t (`_evict_summaries`); presses: engine "replay" (and "auto") or "prefill", the
+        reference (see `_evict_press`)."""
+        if policy.kind == "press":
+            if engine not in ("auto", "replay", "prefill"):
+                raise ValueError(f"engine must be 'auto', 'replay' or 'prefill' for a press; got {engine!r}")
+            return self._rows(ctx, self._evict_press(ctx, policy, budgets, engine))
         if engine not in ("auto", "masked", "pairs"):
             raise ValueError(f"engine must be 'auto', 'masked' or 'pairs'; got {engine!r}")
         if policy.kind == "summary":
             return self._rows(ctx, self._evict_summaries(ctx, policy, budgets))
-        if policy.kind == "press":
-            return self._rows(ctx, self._evict_press(ctx, policy, budgets))
         kept = self.kept_sets(ctx, policy, budgets, upto_offset=1)
         if engine == "pairs":
             return self._rows(ctx, self._evict_laws(ctx, kept))
@@ -505,21 +510,40 @@ class Engine:
                                       log_mass=state.log_mass if m else None)
                 yield [(t, int(k))], logits[:, -1]
 
-    def _evict_press(self, ctx: PrefixContext, policy, budgets: Sequence[int]):
+    def _evict_press(self, ctx: PrefixContext, policy, budgets: Sequence[int], engine: str):
         """Per (t, k): x_0..x_{t-1} prefilled under the kvpress press at the budget's compression
-        ratio (validation.presses), then x_t at position id t against the compressed cache."""
+        ratio (validation.presses), then x_t at position id t against the compressed cache.
+
+        engine "replay" (and "auto"): one plain prefill per target, whose attention layers' calls
+        are recorded; per budget the press's own forward hook is replayed on each recorded call
+        over a fresh copy of the full cache. A press compresses each layer's cache after that
+        layer has attended, so the prefill's hidden states do not depend on the ratio and the
+        replay compresses exactly what a prefill under the press would. "prefill": one prefill
+        under the press per budget, the reference."""
         torch = _torch()
         from transformers import DynamicCache
 
         ids = torch.as_tensor(ctx.tokens, device=self.device)[None]
         for t in ctx.targets:
+            calls = full = None
+            if engine != "prefill":  # recorded once per target, shared by every press of the prefix
+                if t not in ctx._recorded:
+                    ctx._recorded[t] = self._recorded_prefill(ids[:, :t])
+                calls, full = ctx._recorded[t]
             for k in budgets:
                 press = policy.build(policy.compression_ratio(t, int(k), ctx.bos))
-                cache = DynamicCache()
-                try:
-                    with torch.inference_mode():
-                        with press(self.model):
-                            self.model(input_ids=ids[:, :t], past_key_values=cache, use_cache=True, logits_to_keep=1)
+                try:  # presses that draw (Random, LeverageScore sketches) draw the same in both engines and runs
+                    with torch.inference_mode(), torch.random.fork_rng(devices=self._rng_devices()):
+                        torch.manual_seed(int(t) * 100_003 + int(k))
+                        if calls is None:
+                            cache = DynamicCache()
+                            with press(self.model):
+                                self.model(input_ids=ids[:, :t], past_key_values=cache, use_cache=True, logits_to_keep=1)
+                        else:
+                            cache = DynamicCache(ddp_cache_data=[(key.clone(), value.clone()) for key, value in full])
+                            with press(self.model):
+                                for module, args, kwargs, output in calls:
+                                    press.forward_hook(module, args, {**kwargs, "past_key_values": cache}, output)
                         out = self.model(input_ids=ids[:, t : t + 1], position_ids=torch.tensor([[t]], device=self.device),
                                          past_key_values=cache, use_cache=True, logits_to_keep=1)
                 finally:
@@ -527,6 +551,32 @@ class Engine:
                         if getattr(module, "masked_key_indices", None) is not None:
                             module.masked_key_indices = None
                 yield [(t, int(k))], out.logits[:, -1]
+
+    def _rng_devices(self) -> list[int]:
+        return [self.device.index or 0] if self.device.type == "cuda" else []
+
+    def _recorded_prefill(self, ids):
+        """A plain prefill of `ids`: every attention layer's call (module, args, kwargs, output), in
+        order, and the full cache, (keys, values) per layer."""
+        torch = _torch()
+        from transformers import DynamicCache
+
+        base = self.model.model
+        layers = (base.language_model if hasattr(base, "language_model") else base).layers
+        calls = []
+
+        def record(module, args, kwargs, output):
+            calls.append((module, args, dict(kwargs), output))
+
+        handles = [layer.self_attn.register_forward_hook(record, with_kwargs=True) for layer in layers]
+        cache = DynamicCache()
+        try:
+            with torch.inference_mode():
+                self.model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+        finally:
+            for handle in handles:
+                handle.remove()
+        return calls, [(layer.keys, layer.values) for layer in cache.layers]
 
     # -- online ----------------------------------------------------------------------------
     def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:
