@@ -1,4 +1,4 @@
-"""The real-model subcommands of the `wzbounds` command: `measure` and `validate`.
+"""The real-model subcommands of the `wzbounds` command: `measure`, `validate` and `arena`.
 
 They need torch and transformers and live here, in `validation`; they join
 the theory CLI of `wzbounds.cli` as plugins (entry-point group
@@ -145,3 +145,79 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_validate)
+
+
+ARENA_EXAMPLES = """\
+examples:
+  bash dev.sh arena                                         # the embedded model, in the kvpress environment
+  wzbounds arena --out arena/                               # the same, where kvpress is installed
+  wzbounds arena --press SnapKVPress,TOVAPress --press "AdaKVPress,press=SnapKVPress" --prefixes 8 --out few/
+  wzbounds arena --domain ./my-texts/ --prefix-length 512 --windows 8:256 --out mine/
+Re-running the same command resumes the measurements and rewrites the reports.
+"""
+
+
+def _press_list(values: list[str] | None) -> tuple[str, ...] | None:
+    """Press specs from --press values: "SnapKVPress,TOVAPress" or "AdaKVPress,press=SnapKVPress"
+    (a piece with "=" continues the press before it)."""
+    if not values:
+        return None
+    presses: list[str] = []
+    for piece in (p.strip() for v in values for p in v.split(",")):
+        if not piece:
+            continue
+        if "=" in piece:
+            if not presses:
+                raise ValueError(f"--press: {piece!r} is a parameter with no press before it")
+            presses[-1] += "," + piece
+        else:
+            presses.append(piece.removeprefix("kvpress:"))
+    return tuple(presses)
+
+
+def cmd_arena(args: argparse.Namespace) -> None:
+    from validation.arena import BUDGETS, DOMAINS, arena
+    from validation.models import load_model
+    from validation.presses import DEFAULT_PRESSES, kvpress_module
+    from validation.protocol import IncompleteRun
+
+    presses = _press_list(args.press) or DEFAULT_PRESSES
+    kvpress_module()  # no kvpress: one clear line before the model loads
+    budgets = tuple(int(b) for b in parse_whole_grid("windows", args.windows)) if args.windows else BUDGETS
+    lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
+    report = arena(args.out, model=args.model, domains=tuple(args.domain) if args.domain else DOMAINS,
+                   presses=presses, prefixes=args.prefixes, prefix_length=args.prefix_length, budgets=budgets,
+                   n_boot=args.n_boot, lm=lm, progress=not args.quiet)
+    for c in report["contests"]:
+        if c["verdict"] is not None:
+            r = c["ratio"]
+            print(f"{c['domain']:>8}  {c['policy']:<12} {c['mode']:<8} ratio {r['estimate']:.3g} "
+                  f"[{r['low']:.3g}, {r['high']:.3g}]  {c['words']}")
+    print(f"leaderboard: {Path(args.out) / 'leaderboard.md'}; arena: {Path(args.out) / 'arena.md'} "
+          f"({report['seconds']} s)")
+    if report["failures"]:
+        raise IncompleteRun(report["failures"], Path(args.out) / "measure")
+
+
+def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
+    from validation.arena import __doc__ as doc
+
+    p = top.add_parser("arena", help="kvpress presses and propagating summaries on one memory axis: the press "
+                       "leaderboard and the open-question arena (needs wzbounds[kvpress])",
+                       description=doc, epilog=ARENA_EXAMPLES, formatter_class=fmt)
+    p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf file, a folder, "
+                   "or a cached hub id")
+    p.add_argument("--domain", action="append", help="'natural', 'code' or your own text file / folder; repeat "
+                   "for several (default: natural and code)")
+    p.add_argument("--press", action="append", help="kvpress presses by class name, comma-separated or repeated, "
+                   "with parameters after the name: 'SnapKVPress,window_size=32', 'AdaKVPress,press=SnapKVPress' "
+                   "(default: the 14 presses of validation.presses.DEFAULT_PRESSES)")
+    p.add_argument("--prefixes", type=int, default=24, help="prefixes (documents) per domain (default 24)")
+    p.add_argument("--prefix-length", type=int, default=256, help="tokens per prefix (default 256)")
+    p.add_argument("--windows", help="budgets in entries: '4:128' (powers of two), a list, or START:STOP:N "
+                   "(default 4,8,16,32,64,128)")
+    _runtime_options(p)
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_arena)
