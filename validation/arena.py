@@ -6,8 +6,10 @@ The arena measures, per domain and on the same prefixes:
 
     the suffix-only reference   sliding window, recompute mode
     propagating policies        merge, pooled, quantized (validation.summaries), sink+recent
-                                online and evict, sliding evict (evict mode: entries computed
-                                with the whole prefix present)
+                                and sliding online and evict (online: each entry computed from
+                                the entries kept at its step, so information from evicted tokens
+                                travels on through the layers; evict: entries computed with the
+                                whole prefix present)
     kvpress presses             every press asked for (default: DEFAULT_PRESSES), evict mode
 
 at equal budgets, and expresses every budget in bytes of KV cache
@@ -52,7 +54,7 @@ BUDGETS = (4, 8, 16, 32, 64, 128)
 SUMMARIES = ("merge", "pooled", "quantized")
 REFERENCE = ("sliding", "recompute")
 CONTENDERS = (("merge", "evict"), ("pooled", "evict"), ("quantized", "evict"), ("sink", "online"),
-              ("sink", "evict"), ("sliding", "evict"))
+              ("sink", "evict"), ("sliding", "online"), ("sliding", "evict"))
 SPAN = 2.0  # a policy's bytes must span at least this factor over the fit range to have an exponent
 WORDS = {HOLDS: "beats the suffix-only scaling", FAILS: "does not beat it", INCONCLUSIVE: "inconclusive"}
 

@@ -122,7 +122,7 @@ def _arena_md(report: dict, standings: list[Standing], results: list[Contest]) -
         for c in sorted((c for c in results if c.domain == domain), key=lambda c: (c.verdict is None, c.policy)):
             same = "" if c.same_mode is None else _ci(c.same_mode)
             lines.append(f"| {c.policy} | {c.mode} | {c.bytes[0] / KIB:,.0f}..{c.bytes[1] / KIB:,.0f} | {_ci(c.alpha)} | "
-                         f"{_ci(c.ratio)} | {same} | {c.words or '(a press: ranked, not judged)'} |")
+                         f"{_ci(c.ratio)} | {same} | {c.words or _unjudged(c.policy)} |")
         lines.append("")
         for c in results:
             if c.domain == domain and c.verdict is not None:
@@ -141,6 +141,10 @@ def _arena_md(report: dict, standings: list[Standing], results: list[Contest]) -
               "statistic, which is why it is measured above.", ""]
     lines += _failures(report)
     return "\n".join(lines)
+
+
+def _unjudged(policy: str) -> str:
+    return "(a press: ranked, not judged)" if policy.startswith("kvpress:") else "(not propagating: not judged)"
 
 
 def _failures(report: dict) -> list[str]:

@@ -111,7 +111,7 @@ def test_the_arena_writes_leaderboard_and_report(arena_dir):
     assert len(saved["leaderboard"]) == len(pairs) * 5
     judged = {(c["policy"], c["mode"]) for c in saved["contests"] if c["verdict"] is not None}
     assert judged == {("merge", "evict"), ("pooled", "evict"), ("quantized", "evict"), ("sink", "online"),
-                      ("sink", "evict"), ("sliding", "evict")}
+                      ("sink", "evict"), ("sliding", "online"), ("sliding", "evict")}
     for c in saved["contests"]:
         assert c["ratio"]["low"] <= c["ratio"]["estimate"] <= c["ratio"]["high"] or c["verdict"] is None
     assert saved["synthetic"] and not saved["failures"]
