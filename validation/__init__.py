@@ -10,7 +10,12 @@ The public API, in the order a measurement uses it:
     ResultStore.open(out).table()      the measured rows as named columns
     curves(table, policy, mode)        wzbounds.curves.Curves, for wzbounds' fits and checks
     CachePolicy, register_policy       write a policy of your own and run it by name
+    CacheSummary                       ... or a summary that rewrites the cache (merge, pooled, quantized)
+    KvPress                            a kvpress press as a policy ("kvpress:SnapKVPress"; wzbounds[kvpress])
     make_policy, parse_policy          a registered policy from its name and hyperparameters
+
+`validation.validate.validate` and `validation.arena.arena` run the two reports (`wzbounds validate`,
+`wzbounds arena`) from Python.
 
 docs/validation.md has a runnable example of a user-defined policy. Names are
 imported on first use (PEP 562), so `import validation` loads neither torch
@@ -38,6 +43,8 @@ _EXPORTS = {
     "MeasurementWarning": "validation.protocol",
     "ResultStore": "validation.store",
     "CachePolicy": "validation.policies",
+    "CacheSummary": "validation.summaries",
+    "KvPress": "validation.presses",
     "POLICIES": "validation.policies",
     "register_policy": "validation.policies",
     "make_policy": "validation.policies",

@@ -17,6 +17,7 @@ declarations the measurement engine dispatches on, never its class:
                     is then one forward under a fixed mask
     modes           the measurement modes it can run in
     cache_bytes()   the bytes of KV cache the query attends to under a budget
+    saturated()     whether, at a budget, its compressed past already reaches the first position
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ class Policy(ABC):
         min(budget, text tokens up to t) entries, plus the BOS when there is one, at
         kv.bytes_per_token = 2 n_layers n_kv_heads head_dim bytes_per_element each."""
         return float(min(int(budget), t + 1 - int(bos)) + int(bos)) * kv.bytes_per_token
+
+
+    def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:
+        """Whether, at this budget, more memory no longer extends how far back the policy reaches
+        (a summary whose compressed part already covers the whole prefix): its distortion then
+        measures its precision, not its scaling. False for kept sets and presses."""
+        return False
 
 
 class CachePolicy(Policy):

@@ -23,8 +23,10 @@ on the same documents, with a paired cluster bootstrap over documents (both
 exponents refitted on every resample). "beats the suffix-only scaling" only when
 the whole interval lies above 1, "does not" when it lies below 1, otherwise
 "inconclusive"; inconclusive by rule with fewer than MIN_DOCUMENTS documents,
-when P's bytes span less than a factor SPAN over the fit range (no exponent),
-or when a mean distortion there is 0.
+when P's compressed past covers the whole prefix at a budget of the fit range
+(`Policy.saturated`: its curve there measures precision, not reach), when P's
+bytes span less than a factor SPAN over the fit range (no exponent), or when a
+mean distortion there is 0.
 
 Outputs in OUT/: leaderboard.md, leaderboard.csv, leaderboard.png (every policy at
 every budget: mean TV and KL_mu with intervals, p90 and p99 of TV, bytes),
@@ -50,7 +52,7 @@ from wzbounds.fit import Interval, cluster_bootstrap, fitted_exponents, resample
 from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
 
 DOMAINS = ("natural", "code")
-BUDGETS = (4, 8, 16, 32, 64, 128)
+BUDGETS = (4, 8, 16, 32, 64)  # at 512 tokens: no summary's compressed past reaches the prefix's start
 SUMMARIES = ("merge", "pooled", "quantized")
 REFERENCE = ("sliding", "recompute")
 CONTENDERS = (("merge", "evict"), ("pooled", "evict"), ("quantized", "evict"), ("sink", "online"),
@@ -59,7 +61,7 @@ SPAN = 2.0  # a policy's bytes must span at least this factor over the fit range
 WORDS = {HOLDS: "beats the suffix-only scaling", FAILS: "does not beat it", INCONCLUSIVE: "inconclusive"}
 
 
-def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes: int = 24, prefix_length: int = 256,
+def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes: int = 24, prefix_length: int = 512,
                    budgets=BUDGETS, dtype: str = "float32") -> Protocol:
     """The arena's measurements for one domain (its `domain` set by `arena`)."""
     specs = ("sliding", "sink", *SUMMARIES, *(f"kvpress:{p}" for p in presses))
@@ -111,10 +113,12 @@ class Contest:
 
 
 def exponent_contest(claim: str, x, panel, x_ref, panel_ref, *, n_boot: int = 1000, seed: int = 0,
-                     decide: bool = True) -> tuple[Interval, Interval, Verdict | None]:
+                     decide: bool = True, saturated_from: float | None = None) -> tuple[Interval, Interval, Verdict | None]:
     """alpha_B of `panel` (documents x budgets, distortion) against memory x, and its ratio to the
     reference's alpha_B (panel_ref against x_ref, the same documents in the same order), both
-    refitted on every paired resample; with `decide`, the verdict on the ratio (module docstring)."""
+    refitted on every paired resample; with `decide`, the verdict on the ratio (module docstring).
+    saturated_from: the budget from which the policy's compressed past covers the whole prefix
+    within the fit range (None if never): inconclusive by rule."""
     x, x_ref = np.asarray(x, dtype=float), np.asarray(x_ref, dtype=float)
     panel, panel_ref = np.asarray(panel, dtype=float), np.asarray(panel_ref, dtype=float)
     if panel.shape[0] != panel_ref.shape[0]:
@@ -135,6 +139,11 @@ def exponent_contest(claim: str, x, panel, x_ref, panel_ref, *, n_boot: int = 10
         return a, r, None
     if n < MIN_DOCUMENTS:
         return a, r, Verdict(claim, INCONCLUSIVE, f"{n} documents, fewer than {MIN_DOCUMENTS}: not decided by rule",
+                             (r.low, r.high), {"estimate": r.estimate})
+    if saturated_from is not None:
+        return a, r, Verdict(claim, INCONCLUSIVE, f"from budget {saturated_from:g} on, within the fit range, its "
+                             "compressed past covers the whole prefix: more memory buys precision, not reach, so "
+                             "the curve there is not its scaling (measure longer prefixes: --prefix-length)",
                              (r.low, r.high), {"estimate": r.estimate})
     if x.max() / x.min() < SPAN:
         return a, r, Verdict(claim, INCONCLUSIVE, f"its memory spans {x.max() / x.min():.2f}x over the fit range, "
@@ -201,9 +210,12 @@ def contests(table: dict, protocol: Protocol, kv, bos: bool, domain: str, *, n_b
         pc = (c.windows >= lo) & (c.windows <= hi)
         x = _bytes(protocol, spec, c.windows[pc], kv, bos)
         name = f"arena_{spec}_{mode}".replace(":", "_").replace(",", "_").replace("=", "_")
-        decide = (spec, mode) in CONTENDERS or protocol.policy(spec).kind == "summary"
+        policy = protocol.policy(spec)
+        decide = (spec, mode) in CONTENDERS or policy.kind == "summary"
+        t = protocol.prefix_length - 1 + int(bos)
+        full = [k for k in c.windows[pc] if policy.saturated(t, int(k), kv, bos)]
         alpha, ratio, verdict = exponent_contest(name, x, c.tv[:, pc], x_ref, ref.tv[:, cols], n_boot=n_boot,
-                                                 seed=seed, decide=decide)
+                                                 seed=seed, decide=decide, saturated_from=min(full) if full else None)
         same_mode = None
         if mode in sliding and spec != "sliding":
             s = sliding[mode]
@@ -248,7 +260,7 @@ def synthetic_answers(eps=(1e-2, 1e-3, 1e-4), samples: int = 200) -> list[dict]:
 
 
 def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES, prefixes: int = 24,
-          prefix_length: int = 256, budgets=BUDGETS, device: str = "auto", dtype: str = "float32", n_boot: int = 1000,
+          prefix_length: int = 512, budgets=BUDGETS, device: str = "auto", dtype: str = "float32", n_boot: int = 1000,
           lm=None, corpora=None, progress: bool = True) -> dict:
     """Run (or resume) the arena's measurements and write the leaderboard and the arena report;
     returns arena.json's content. A press that fails is listed (one line each) and the rest goes on."""

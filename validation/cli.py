@@ -21,6 +21,8 @@ examples:
       --prefixes 8 --prefix-length 512 --targets 16 --out results-code/
   wzbounds measure --model ./my-model.gguf --domain ./my-texts/ --policy sliding --positions preserved,reindexed \\
       --windows 1:512 --out mine/ --device cuda --dtype bfloat16
+  wzbounds measure --policy merge,pooled:block=16,quantized:bits=2 --policy kvpress:TOVAPress --mode evict \\
+      --windows 4:128 --prefix-length 256 --targets 1 --prefixes 16 --out summaries/
   torchrun --nproc-per-node 4 -m validation measure --domain natural --windows 1:4096 --prefixes 100 --out big/
 Re-running the same command resumes: finished shards are verified and skipped.
 """
@@ -73,7 +75,9 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--domain", default="natural", help="'natural', 'code', or a text file / folder")
     p.add_argument("--policy", action="append", help="policies with optional hyperparameters, comma-separated or "
                    "repeated: sliding, sink, random, heavy, h2o, snapkv, e.g. 'sliding,sink:n_sink=8' or "
-                   "'snapkv:window=16,kernel=7' (default sliding; all values are recorded with the results)")
+                   "'snapkv:window=16,kernel=7'; evict mode only: the summaries merge, pooled, quantized "
+                   "('quantized:bits=4') and kvpress presses ('kvpress:SnapKVPress,window_size=32', needs "
+                   "wzbounds[kvpress]) (default sliding; all values are recorded with the results)")
     p.add_argument("--mode", default="recompute", help="comma-separated: recompute, evict, online")
     p.add_argument("--positions", default="preserved", help="recompute positions: preserved, reindexed (or both)")
     p.add_argument("--windows", default="1:256", help="budgets in tokens: '1:1024' (powers of two), a list, or START:STOP:N")
@@ -213,9 +217,9 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
                    "with parameters after the name: 'SnapKVPress,window_size=32', 'AdaKVPress,press=SnapKVPress' "
                    "(default: the 14 presses of validation.presses.DEFAULT_PRESSES)")
     p.add_argument("--prefixes", type=int, default=24, help="prefixes (documents) per domain (default 24)")
-    p.add_argument("--prefix-length", type=int, default=256, help="tokens per prefix (default 256)")
-    p.add_argument("--windows", help="budgets in entries: '4:128' (powers of two), a list, or START:STOP:N "
-                   "(default 4,8,16,32,64,128)")
+    p.add_argument("--prefix-length", type=int, default=512, help="tokens per prefix (default 512)")
+    p.add_argument("--windows", help="budgets in entries: '4:64' (powers of two), a list, or START:STOP:N "
+                   "(default 4,8,16,32,64)")
     _runtime_options(p)
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--out", required=True, help="output folder (resumed if it exists)")

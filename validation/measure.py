@@ -561,8 +561,11 @@ class Engine:
         torch = _torch()
         from transformers import DynamicCache
 
-        base = self.model.model
-        layers = (base.language_model if hasattr(base, "language_model") else base).layers
+        base = getattr(self.model, "model", None)
+        layers = getattr(getattr(base, "language_model", base), "layers", None)
+        if layers is None or not all(hasattr(layer, "self_attn") for layer in layers):
+            raise ValueError(f"model {self.lm.name!r} has no model.layers[i].self_attn, where kvpress hooks its "
+                             "presses (Llama, Qwen, Mistral, Gemma 3, Phi-3 have them; GPT-2 does not)")
         calls = []
 
         def record(module, args, kwargs, output):

@@ -191,6 +191,13 @@ class PooledBlocks(CacheSummary):
         first = max(0, last - slots // 2 + 1)
         return [(b * self.block, min((b + 1) * self.block, old_end)) for b in range(first, last + 1)]
 
+    def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:
+        """True when the blocks reach back to the first text position: more memory then buys
+        precision (more recent entries unpooled), no longer reach."""
+        slots, c = int(budget) - 1, t - int(bos)
+        spans = self.blocks(c, slots)
+        return slots >= c or (bool(spans) and spans[0][0] == 0)
+
     def _rewrite(self, K, V, slots, s0):
         import torch
 
@@ -239,6 +246,12 @@ class QuantizedTail(CacheSummary):
         full = 2 * head_dim * bytes_per_element
         buys = int(math.floor((slots // 2) * full / self.quantized_entry_bytes(head_dim, bytes_per_element) + 1e-9))
         return min(buys, c - (slots - slots // 2))
+
+    def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:
+        """True when the quantized tail reaches back to the first text position: more memory then
+        buys precision (more recent entries at full precision), no longer reach."""
+        slots, c = int(budget) - 1, t - int(bos)
+        return slots >= c or (slots - slots // 2) + self.tail(c, slots, kv.head_dim, kv.bytes_per_element) >= c
 
     def _rewrite(self, K, V, slots, s0):
         import torch

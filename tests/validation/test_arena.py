@@ -141,3 +141,10 @@ def test_the_arena_resumes_without_measuring_again(arena_dir, monkeypatch):
                   prefixes=8, prefix_length=64, budgets=(2, 4, 8, 16, 32), n_boot=100, progress=False)
     assert not again["failures"]
     assert [r["tv"] for r in again["leaderboard"]] == [r["tv"] for r in first["leaderboard"]]
+
+
+def test_a_summary_that_holds_the_whole_prefix_is_not_judged_on_that_range():
+    rng = np.random.default_rng(1)
+    x, top, x_ref, ref = world(rng, 1.0)
+    verdict = exponent_contest("arena", x, top, x_ref, ref, n_boot=200, saturated_from=64)[2]
+    assert verdict.outcome == INCONCLUSIVE and "covers the whole prefix" in verdict.reason

@@ -119,3 +119,10 @@ def test_replayed_press_equals_a_prefill_under_the_press(llama, spec):
     replay = tv(engine.evict(ctx, policy, budgets, engine="replay"))
     prefill = tv(engine.evict(ctx, policy, budgets, engine="prefill"))
     assert np.allclose(replay, prefill, atol=1e-6), (replay, prefill)
+
+
+def test_a_model_kvpress_cannot_hook_is_refused_by_name():
+    engine = Engine(zoo_model("gpt2"))
+    ctx = engine.context(np.arange(20) % 200, 1)
+    with pytest.raises(ValueError, match="no model.layers"):
+        engine.evict(ctx, parse_policy("kvpress:KnormPress"), [4])

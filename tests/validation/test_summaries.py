@@ -231,3 +231,16 @@ def test_summaries_with_a_bos_keep_it_and_match_the_full_law():
 def test_bad_hyperparameters_are_refused(bad):
     with pytest.raises(ValueError, match=bad.split(":")[1].split("=")[0]):
         parse_policy(bad)
+
+
+@pytest.mark.parametrize(("spec", "t", "budget", "want"), [
+    ("pooled", 255, 32, False),  # 16 recent + 15 blocks of 8 reach back 136 of 255
+    ("pooled", 255, 64, True),  # 32 recent + 31 blocks of 8 = 280 >= 255
+    ("quantized", 255, 32, False),  # 16 recent + 15 slots x 8 = 136
+    ("quantized", 255, 64, True),  # 32 + 31 x 8 = 280
+    ("pooled", 1023, 128, False),  # 64 + 63 x 8 = 568 of 1023
+    ("merge", 255, 8, False),  # reach is total by design; more slots never stop buying resolution
+    ("sliding", 255, 128, False),
+])
+def test_saturation_by_hand(spec, t, budget, want):
+    assert parse_policy(spec).saturated(t, budget, SMOLLM2) is want
