@@ -78,7 +78,8 @@ def _header(report: dict) -> list[str]:
     return [f"Model: {m['name']} ({m['dtype']}, {m['device']}); one KV entry = {m['kv_bytes_per_token']:.0f} bytes.",
             f"Protocol: {p['prefixes']} prefixes of {p['prefix_length']} tokens per domain, one target each (the "
             f"last position), budgets {', '.join(map(str, p['budgets']))} entries (the query's own included); "
-            f"fit range {report['fit_range'][0]:g}..{report['fit_range'][1]:g}. Measured in {report['seconds']} s.", ""]
+            f"fit range {report['fit_range'][0]:g}..{report['fit_range'][1]:g}. This invocation took {report['seconds']} s "
+            "(a resumed run skips what was measured before).", ""]
 
 
 def _leaderboard_md(report: dict, standings: list[Standing], results: list[Contest]) -> str:
@@ -158,7 +159,7 @@ def _leaderboard_figure(path: Path, standings: list[Standing]) -> None:
     k = _reference_budget(standings)
     domains = list(dict.fromkeys(s.domain for s in standings))
     n = max(len([s for s in standings if s.domain == d and s.budget == k]) for d in domains)
-    fig, axes = plt.subplots(1, len(domains), figsize=(6 * len(domains), 0.3 * n + 1.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(domains), figsize=(7 * len(domains), 0.3 * n + 1.8), squeeze=False)
     for ax, domain in zip(axes[0], domains):
         rows = sorted((s for s in standings if s.domain == domain and s.budget == k), key=lambda s: -s.tv.estimate)
         y = np.arange(len(rows))
@@ -169,8 +170,9 @@ def _leaderboard_figure(path: Path, standings: list[Standing]) -> None:
         ax.scatter([s.tv_p90.estimate for s in rows], y, marker="|", color="black", s=60, label="p90 TV", zorder=3)
         ax.set_yticks(y, [_label(s.policy, s.mode) for s in rows], fontsize=7)
         ax.set_xlabel(f"TV at budget {k} (bars: mean, 95% interval; |: p90)")
-        ax.set_title(f"{domain}: grey presses, purple summaries, blue windows")
+        ax.set_title(domain)
         ax.legend(loc="lower right", fontsize=7)
+    fig.suptitle("grey: kvpress presses; purple: summaries; blue: kept sets (sliding, sink)", fontsize=9)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
