@@ -69,10 +69,7 @@ class Protocol:
         if not self.policies:
             raise ValueError("policies must name at least one policy")
         for spec in self.policies:
-            policy = self.policy(spec)  # an unknown policy or a bad hyperparameter fails here, before any work
-            if not set(policy.modes) & set(self.modes):
-                raise ValueError(f"policy {spec!r} runs in {' and '.join(policy.modes)} mode only; "
-                                 f"the protocol measures {', '.join(self.modes)}")
+            self.policy(spec)  # an unknown policy or a bad hyperparameter fails here, before any work
         if self.reindex is not None and set(self.reindex) - set(self.policies):
             raise ValueError(f"reindex names policies not measured: {sorted(set(self.reindex) - set(self.policies))}")
         if self.bos not in BOS_RULES:
@@ -81,6 +78,11 @@ class Protocol:
             bad = [v for v in getattr(self, name) if v not in allowed]
             if bad or not getattr(self, name):
                 raise ValueError(f"{name} must be a non-empty selection of {', '.join(allowed)}; got {bad or 'none'}")
+        for spec in self.policies:
+            modes = self.policy(spec).modes
+            if not set(modes) & set(self.modes):
+                raise ValueError(f"policy {spec!r} runs in {' and '.join(modes)} mode only; "
+                                 f"the protocol measures {', '.join(self.modes)}")
         if self.prefixes < 1 or self.targets < 1:
             raise ValueError("prefixes and targets must be >= 1")
         if not self.budgets or min(self.budgets) < 1:

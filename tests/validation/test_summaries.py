@@ -46,28 +46,27 @@ def test_multiplicity_offsets_equal_a_cache_holding_the_copies(zoo):
     """An entry of mass 3 attends as 3 copies of it do, on every architecture (the hook finds every
     attention module, repeats KV heads over query heads, and leaves the query's own column alone)."""
     family, engine, ctx = zoo
-    torch_ = torch
     layers = engine._prefill(ctx)
     t = ctx.targets[-1]
-    keep = torch_.tensor([t - 10, t - 8, t - 5, t - 2, t - 1])  # inside every sliding window
-    copies = torch_.tensor([t - 10, t - 8, t - 8, t - 8, t - 5, t - 2, t - 1])
-    ids = torch_.as_tensor(ctx.tokens)[None]
-    pos = torch_.tensor([[t]])
+    keep = torch.tensor([t - 10, t - 8, t - 5, t - 2, t - 1])  # inside every sliding window
+    copies = torch.tensor([t - 10, t - 8, t - 8, t - 8, t - 5, t - 2, t - 1])
+    ids = torch.as_tensor(ctx.tokens)[None]
+    pos = torch.tensor([[t]])
 
     def forward(index, log_mass):
         from transformers import DynamicCache
 
         cache = DynamicCache(ddp_cache_data=[(k.index_select(-2, index), v.index_select(-2, index)) for k, v in layers])
-        allowed = torch_.ones(1, 1, index.numel() + 1, dtype=torch_.bool)
+        allowed = torch.ones(1, 1, index.numel() + 1, dtype=torch.bool)
         return engine._logits(ids[:, t : t + 1], pos, allowed, 1, key_pos=index, cache=cache, log_mass=log_mass)
 
     n_layers, heads = len(layers), layers[0][0].shape[1]
-    mass = torch_.ones(n_layers, heads, keep.numel())
+    mass = torch.ones(n_layers, heads, keep.numel())
     mass[:, :, 1] = 3.0
     with_mass = forward(keep, mass.log())
     with_copies = forward(copies, None)
-    assert torch_.allclose(with_mass, with_copies, atol=1e-5), family
-    assert not torch_.allclose(forward(keep, None), with_copies, atol=1e-3)  # the offset matters
+    assert torch.allclose(with_mass, with_copies, atol=1e-5), family
+    assert not torch.allclose(forward(keep, None), with_copies, atol=1e-3)  # the offset matters
 
 
 def test_pooled_blocks_of_one_entry_are_the_sliding_window(zoo):
