@@ -5,8 +5,8 @@
 #
 #   bash dev.sh main          the main job: `wzbounds validate --quick` on the embedded model and corpora
 #   bash dev.sh test          the test suite (fast tests; what CI runs), in both environments: the default
-#                             one, then tests/validation again in the kvpress one (its transformers pin)
-#   bash dev.sh test-kvpress  pytest in the kvpress environment only (default: tests/validation)
+#                             one, then the engine's tests again in the kvpress one (its transformers pin)
+#   bash dev.sh test-kvpress  pytest in the kvpress environment only (default: the engine's tests)
 #   bash dev.sh test-slow     the slow-marked tests only
 #   bash dev.sh bench         the benchmarks under benchmarks/
 #   bash dev.sh arena         `wzbounds arena`: kvpress presses and propagating summaries (kvpress environment)
@@ -20,6 +20,10 @@ cd "$(dirname "$0")"
 
 VENV="${WZ_VENV:-.venv}"
 KVPRESS_VENV="${WZ_KVPRESS_VENV:-.venv-kvpress}"
+# What runs again in the kvpress environment: the engine (every mode on six architectures, the
+# policies, BOS), the summaries and the presses; the rest does not depend on the transformers pin.
+ENGINE_TESTS=(tests/validation/test_zoo.py tests/validation/test_measure.py tests/validation/test_policies.py
+              tests/validation/test_bos.py tests/validation/test_summaries.py tests/validation/test_presses.py)
 PYTHON="${WZ_PYTHON:-python3}"
 
 ensure_env() {  # ensure_env VENV EXTRAS
@@ -48,13 +52,14 @@ case "$task" in
         ensure_env "$VENV" test,validation
         [ $# -gt 0 ] && exec "$VENV/bin/python" -m pytest "$@"
         "$VENV/bin/python" -m pytest
-        echo "dev.sh: tests/validation in the kvpress environment ($KVPRESS_VENV)" >&2
+        echo "dev.sh: the engine's tests in the kvpress environment ($KVPRESS_VENV)" >&2
         ensure_env "$KVPRESS_VENV" test,kvpress
-        exec "$KVPRESS_VENV/bin/python" -m pytest tests/validation
+        exec "$KVPRESS_VENV/bin/python" -m pytest "${ENGINE_TESTS[@]}"
         ;;
     test-kvpress)
         ensure_env "$KVPRESS_VENV" test,kvpress
-        exec "$KVPRESS_VENV/bin/python" -m pytest "${@:-tests/validation}"
+        if [ $# -gt 0 ]; then exec "$KVPRESS_VENV/bin/python" -m pytest "$@"; fi
+        exec "$KVPRESS_VENV/bin/python" -m pytest "${ENGINE_TESTS[@]}"
         ;;
     test-slow)
         ensure_env "$VENV" test,validation
