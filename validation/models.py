@@ -86,8 +86,12 @@ class LoadedModel:
 
 
 def default_model_dir() -> Path:
-    """The float32 checkpoint of the embedded model, created on first use."""
-    folder = cache_dir() / "models" / "smollm2-135m-instruct-f32"
+    """The float32 checkpoint of the embedded model, created on first use, one per transformers
+    version: the GGUF conversion differs between versions (transformers 5.2.0 makes a different
+    tokenizer than 5.23.0), so the two environments must never share a converted checkpoint."""
+    import transformers
+
+    folder = cache_dir() / "models" / f"smollm2-135m-instruct-f32-transformers-{transformers.__version__}"
     if (folder / "config.json").is_file() and any(folder.glob("*.safetensors")):
         return folder
     import torch
