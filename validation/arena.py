@@ -46,7 +46,7 @@ import numpy as np
 
 from validation.claims import MIN_DOCUMENTS, fit_range
 from validation.presses import DEFAULT_PRESSES
-from validation.protocol import Protocol, curves, run
+from validation.protocol import Protocol, curves, documents, run
 from validation.store import atomic_write
 from wzbounds.fit import Interval, cluster_bootstrap, fitted_exponents, resampled_means
 from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
@@ -198,13 +198,13 @@ def contests(table: dict, protocol: Protocol, kv, bos: bool, domain: str, *, n_b
     ref = curves(table, *REFERENCE, "preserved", mu=None)
     cols = (ref.windows >= lo) & (ref.windows <= hi)
     x_ref = _bytes(protocol, REFERENCE[0], ref.windows[cols], kv, bos)
-    docs = _documents(table, *REFERENCE)
+    docs = documents(table, *REFERENCE)
     measured = _measured(table)
     sliding = {mode: curves(table, "sliding", mode, "preserved", mu=None) for spec, mode in measured
-               if spec == "sliding" and mode != "recompute" and _documents(table, "sliding", mode) == docs}
+               if spec == "sliding" and mode != "recompute" and documents(table, "sliding", mode) == docs}
     out = []
     for spec, mode in measured:
-        if (spec, mode) == REFERENCE or _documents(table, spec, mode) != docs:
+        if (spec, mode) == REFERENCE or documents(table, spec, mode) != docs:
             continue
         c = curves(table, spec, mode, "preserved", mu=None)
         pc = (c.windows >= lo) & (c.windows <= hi)
@@ -224,12 +224,6 @@ def contests(table: dict, protocol: Protocol, kv, bos: bool, domain: str, *, n_b
                                                s.tv[:, sc], n_boot=n_boot, seed=seed, decide=False)
         out.append(Contest(domain, spec, mode, alpha, ratio, same_mode, (float(x.min()), float(x.max())), verdict))
     return out
-
-
-def _documents(table: dict, spec: str, mode: str) -> list[str]:
-    sel = (table["policy"] == spec) & (table["mode"] == mode)
-    return sorted(set(np.char.add(np.char.add(table["doc"][sel].astype(str), "@"),
-                                  table["prefix_start"][sel].astype(str))))
 
 
 def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:

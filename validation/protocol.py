@@ -68,8 +68,6 @@ class Protocol:
     def __post_init__(self) -> None:
         if not self.policies:
             raise ValueError("policies must name at least one policy")
-        for spec in self.policies:
-            self.policy(spec)  # an unknown policy or a bad hyperparameter fails here, before any work
         if self.reindex is not None and set(self.reindex) - set(self.policies):
             raise ValueError(f"reindex names policies not measured: {sorted(set(self.reindex) - set(self.policies))}")
         if self.bos not in BOS_RULES:
@@ -79,7 +77,7 @@ class Protocol:
             if bad or not getattr(self, name):
                 raise ValueError(f"{name} must be a non-empty selection of {', '.join(allowed)}; got {bad or 'none'}")
         for spec in self.policies:
-            modes = self.policy(spec).modes
+            modes = self.policy(spec).modes  # an unknown policy or a bad hyperparameter fails here, before any work
             if not set(modes) & set(self.modes):
                 raise ValueError(f"policy {spec!r} runs in {' and '.join(modes)} mode only; "
                                  f"the protocol measures {', '.join(self.modes)}")
@@ -235,6 +233,14 @@ def _failed(lm, domain: str, prefix, combos, exc: Exception) -> dict[str, str]:
 
 def _key(prefix, combo: tuple[str, str, str]) -> str:
     return f"{prefix.key}|{'|'.join(combo)}"
+
+
+def documents(table: dict[str, np.ndarray], policy: str, mode: str, positions: str = "preserved") -> list[str]:
+    """The documents ("doc@prefix_start") measured for one (policy, mode, positions), sorted: the
+    order of `curves`' samples, so two curves are paired when their documents are equal."""
+    sel = (table["policy"] == policy) & (table["mode"] == mode) & (table["positions"] == positions)
+    return sorted(set(np.char.add(np.char.add(table["doc"][sel].astype(str), "@"),
+                                  table["prefix_start"][sel].astype(str))))
 
 
 def curves(table: dict[str, np.ndarray], policy: str, mode: str, positions: str = "preserved",

@@ -86,10 +86,9 @@ class CacheSummary(Policy):
         if slots >= c:  # the whole prefix fits: the cache itself
             return CacheState(tuple(k[..., :t, :] for k, _ in layers), tuple(v[..., :t, :] for _, v in layers),
                               None, torch.arange(t, device=layers[0][0].device))
-        shapes = {tuple(k.shape[1:]) for k, _ in layers}
-        keys = torch.stack([k[0, :, s0:t] for k, _ in layers]) if len(shapes) == 1 else None
-        if keys is None:
+        if len({(k.shape[1], k.shape[3]) for k, _ in layers}) != 1:
             raise ValueError("summaries need every layer's cache in one shape (KV heads, head dim)")
+        keys = torch.stack([k[0, :, s0:t] for k, _ in layers])
         values = torch.stack([v[0, :, s0:t] for _, v in layers])
         L, H = keys.shape[:2]
         K, V, mass, pos = self._rewrite(keys.flatten(0, 1), values.flatten(0, 1), slots, s0)

@@ -32,7 +32,7 @@ import numpy as np
 
 from validation.claims import DomainData, Finding, decide
 from validation.policies import parse_policy
-from validation.protocol import Protocol, curves, run
+from validation.protocol import Protocol, curves, documents, run
 from validation.store import atomic_write
 
 DOMAINS = ("natural", "code")
@@ -132,23 +132,17 @@ def validate(out: str | Path, *, model: str = "default", preset: str = "quick", 
     return report
 
 
-def _documents(table: dict, spec: str, mode: str, positions: str) -> list[str]:
-    sel = (table["policy"] == spec) & (table["mode"] == mode) & (table["positions"] == positions)
-    return sorted(set(np.char.add(np.char.add(table["doc"][sel].astype(str), "@"),
-                                  table["prefix_start"][sel].astype(str))))
-
-
 def domain_data(tables: dict, parts: dict[str, Protocol], domain: str) -> DomainData:
     """The curves every claim of one domain reads, checked to be on the same documents."""
     main = parts["main"]
     t = tables.get((domain, "main")) or {}
     mu = sorted(main.mus)[len(main.mus) // 2]
     sliding = curves(t, "sliding", "recompute", "preserved", mu=mu)
-    docs = _documents(t, "sliding", "recompute", "preserved")
+    docs = documents(t, "sliding", "recompute", "preserved")
 
     def paired(table, spec, mode, positions="preserved", mu=mu):
         """The curves of (spec, mode) if measured on exactly the sliding window's documents, else None."""
-        if not table or "policy" not in table or _documents(table, spec, mode, positions) != docs:
+        if not table or "policy" not in table or documents(table, spec, mode, positions) != docs:
             return None
         return curves(table, spec, mode, positions, mu=mu)
 
