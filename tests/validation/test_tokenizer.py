@@ -1,0 +1,68 @@
+"""The embedded model's tokenizer is the same in every environment, and it is SmolLM2's own.
+
+The reference is the independent byte-level BPE of tests/validation/reference_bpe.py. dev.sh
+runs this file under transformers 5.23 and 5.2, so both tokenize every text below into the same
+ids as the reference, hence as each other.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.validation.reference_bpe import TRICKY, vocabulary, reference_ids
+from validation.corpora import load_corpus
+from validation.models import embedded_gguf
+from validation.tokenizer import gguf_tokenizer
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    """The tokenizer as load_model sees it: written by gguf_tokenizer, read back by AutoTokenizer."""
+    from transformers import AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("tokenizer")
+    gguf_tokenizer(embedded_gguf()).save_pretrained(folder)
+    return AutoTokenizer.from_pretrained(folder)
+
+
+def test_digits_are_split_from_the_whitespace_before_them(tokenizer):
+    """The known answer that tells SmolLM2's pre-tokenizer from a plain GPT-2 one: an indent
+    before a digit is one whitespace token, then the digit; GPT-2's regex alone would give
+    three spaces, then a space merged with nothing, then the digit."""
+    vocab, _, _ = vocabulary()
+    ids = tokenizer("    1", add_special_tokens=False)["input_ids"]
+    assert ids == [vocab["ĠĠĠĠ"], vocab["1"]]
+    assert tokenizer("2024", add_special_tokens=False)["input_ids"] == [vocab[d] for d in "2024"]
+
+
+def test_the_tokenizer_matches_a_bpe_written_by_hand_on_both_corpora(tokenizer):
+    texts = [TRICKY]
+    for domain in ("natural", "code"):
+        documents = load_corpus(domain).documents
+        texts += [doc.text[start:start + 3000] for doc in documents[:4] for start in (0, len(doc.text) // 2)]
+    for text in texts:
+        assert tokenizer(text, add_special_tokens=False)["input_ids"] == reference_ids(text)
+        assert tokenizer.decode(reference_ids(text)) == text
+
+
+def test_no_bos_is_added_and_the_special_tokens_are_the_ggufs(tokenizer):
+    _, _, reader = vocabulary()
+    number = lambda key: int(reader.fields[key].parts[reader.fields[key].data[0]][0])  # noqa: E731
+    assert tokenizer("a", add_special_tokens=True)["input_ids"] == tokenizer("a", add_special_tokens=False)["input_ids"]
+    assert tokenizer.bos_token_id == number("tokenizer.ggml.bos_token_id") == 1
+    assert tokenizer.eos_token_id == number("tokenizer.ggml.eos_token_id") == 2
+    assert tokenizer("<|im_start|>user", add_special_tokens=False)["input_ids"][0] == 1  # a control token is one id
+
+
+def test_only_byte_level_bpe_is_built(tmp_path):
+    from gguf import GGUFWriter
+
+    path = tmp_path / "other.gguf"
+    writer = GGUFWriter(str(path), "llama")
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(["<unk>", "a"])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+    with pytest.raises(ValueError, match="only byte-level BPE"):
+        gguf_tokenizer(path)
