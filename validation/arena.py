@@ -62,11 +62,12 @@ WORDS = {HOLDS: "beats the suffix-only scaling", FAILS: "does not beat it", INCO
 
 
 def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes: int = 24, prefix_length: int = 512,
-                   budgets=BUDGETS, dtype: str = "float32") -> Protocol:
+                   budgets=BUDGETS, dtype: str = "float32", bos: str = "auto") -> Protocol:
     """The arena's measurements for one domain (its `domain` set by `arena`)."""
     specs = ("sliding", "sink", *SUMMARIES, *(f"kvpress:{p}" for p in presses))
     return Protocol(model=model, policies=specs, modes=("recompute", "evict", "online"), positions=("preserved",),
-                    budgets=tuple(budgets), prefixes=prefixes, prefix_length=prefix_length, targets=1, dtype=dtype)
+                    budgets=tuple(budgets), prefixes=prefixes, prefix_length=prefix_length, targets=1, dtype=dtype,
+                    bos=bos)
 
 
 @dataclass(frozen=True)
@@ -255,9 +256,11 @@ def synthetic_answers(eps=(1e-2, 1e-3, 1e-4), samples: int = 200) -> list[dict]:
 
 def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES, prefixes: int = 24,
           prefix_length: int = 512, budgets=BUDGETS, device: str = "auto", dtype: str = "float32", n_boot: int = 1000,
-          lm=None, corpora=None, progress: bool = True) -> dict:
+          bos: str = "auto", lm=None, corpora=None, progress: bool = True) -> dict:
     """Run (or resume) the arena's measurements and write the leaderboard and the arena report;
-    returns arena.json's content. A press that fails is listed (one line each) and the rest goes on."""
+    returns arena.json's content. A press that fails is listed (one line each) and the rest goes on.
+    `bos` as in `Protocol`: with a BOS, every context starts with it, outside the budget (a sink
+    that every policy keeps)."""
     from validation.arena_report import contest_row, standing_row, write_arena
     from validation.models import load_model
 
@@ -265,8 +268,9 @@ def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=D
     started = time.time()
     lm = lm or load_model(model, device=device, dtype=dtype)
     protocol = arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length,
-                              budgets=budgets, dtype=lm.dtype)
-    bos = lm.bos_token(protocol.bos) is not None
+                              budgets=budgets, dtype=lm.dtype, bos=bos)
+    bos_id = lm.bos_token(protocol.bos)
+    has_bos = bos_id is not None
     standings, results, failures, tables = [], [], {}, {}
     for domain in domains:
         label = Path(domain).name if domain not in DOMAINS else domain
@@ -276,14 +280,16 @@ def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=D
         table = tables[label] = store.table()
         if not _measured(table):
             continue
-        standings += leaderboard(table, protocol, lm.kv, bos, label, n_boot=n_boot)
+        standings += leaderboard(table, protocol, lm.kv, has_bos, label, n_boot=n_boot)
         try:
-            results += contests(table, protocol, lm.kv, bos, label, n_boot=n_boot)
+            results += contests(table, protocol, lm.kv, has_bos, label, n_boot=n_boot)
         except ValueError as exc:  # the reference failed: no ratio on this domain, the leaderboard stands
             failures[f"{label}|arena"] = f"{label}: no arena verdicts: {exc}"
     report = {
         "model": {"name": lm.name, "dtype": lm.dtype, "device": str(lm.device),
-                  "kv_bytes_per_token": lm.kv.bytes_per_token, "bos": lm.bos},
+                  "kv_bytes_per_token": lm.kv.bytes_per_token,
+                  "bos": "no BOS" if bos_id is None else f"BOS (id {bos_id}) first in every context, outside the budget",
+                  "bos_rule": protocol.bos},
         "protocol": {**asdict(protocol), "hyperparameters": protocol.hyperparameters()},
         "fit_range": list(fit_range(protocol.budgets)),
         "domains": [Path(d).name if d not in DOMAINS else d for d in domains],

@@ -75,7 +75,8 @@ def _write_csv(path: Path, standings: list[Standing]) -> None:
 
 def _header(report: dict) -> list[str]:
     p, m = report["protocol"], report["model"]
-    return [f"Model: {m['name']} ({m['dtype']}, {m['device']}); one KV entry = {m['kv_bytes_per_token']:.0f} bytes.",
+    return [f"Model: {m['name']} ({m['dtype']}, {m['device']}); one KV entry = {m['kv_bytes_per_token']:.0f} bytes; "
+            f"{m['bos']}.",
             f"Protocol: {p['prefixes']} prefixes of {p['prefix_length']} tokens per domain, one target each (the "
             f"last position), budgets {', '.join(map(str, p['budgets']))} entries (the query's own included); "
             f"fit range {report['fit_range'][0]:g}..{report['fit_range'][1]:g}. This invocation took {report['seconds']} s "

@@ -191,7 +191,7 @@ def cmd_arena(args: argparse.Namespace) -> None:
     lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     report = arena(args.out, model=args.model, domains=tuple(args.domain) if args.domain else DOMAINS,
                    presses=presses, prefixes=args.prefixes, prefix_length=args.prefix_length, budgets=budgets,
-                   n_boot=args.n_boot, lm=lm, progress=not args.quiet)
+                   n_boot=args.n_boot, bos=args.bos, lm=lm, progress=not args.quiet)
     for c in report["contests"]:
         if c["verdict"] is not None:
             r = c["ratio"]
@@ -221,6 +221,9 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--windows", help="budgets in entries: '4:64' (powers of two), a list, or START:STOP:N "
                    "(default 4,8,16,32,64)")
     _runtime_options(p)
+    p.add_argument("--bos", default="auto", choices=("auto", "always", "never"),
+                   help="a BOS token first in every context, outside the budget: auto = when the tokenizer adds "
+                   "one (the embedded SmolLM2 adds none), always = the tokenizer's BOS token, never")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -148,3 +148,22 @@ def test_a_summary_that_holds_the_whole_prefix_is_not_judged_on_that_range():
     x, top, x_ref, ref = world(rng, 1.0)
     verdict = exponent_contest("arena", x, top, x_ref, ref, n_boot=200, saturated_from=64)[2]
     assert verdict.outcome == INCONCLUSIVE and "covers the whole prefix" in verdict.reason
+
+
+def test_a_bos_is_kept_by_every_policy_outside_the_budget_and_said_in_the_report(tmp_path):
+    """With a BOS (the tiny tokenizer's id 256) every context starts with it: one more entry of
+    256 bytes at every budget, for the window and the summaries alike, and the report says so."""
+    corpus = write_texts(tmp_path / "texts", 3)
+    report = arena(tmp_path / "arena", lm=tiny_model(layers=2, bos=True), corpora={"natural": corpus},
+                   domains=("natural",), presses=(), prefixes=8, prefix_length=32, budgets=(2, 4, 8), n_boot=50,
+                   bos="always", progress=False)
+    rows = {(r["policy"], r["mode"], r["budget"]): r for r in report["leaderboard"]}
+    assert rows[("sliding", "recompute", 8)]["bytes"] == (8 + 1) * 256
+    assert rows[("pooled", "evict", 8)]["bytes"] == (8 + 1) * 256
+    assert report["model"]["bos"].startswith("BOS (id 256) first in every context")
+    assert "BOS (id 256) first in every context" in (tmp_path / "arena" / "arena.md").read_text()
+    plain = arena(tmp_path / "plain", lm=tiny_model(layers=2, bos=True), corpora={"natural": corpus},
+                  domains=("natural",), presses=(), prefixes=8, prefix_length=32, budgets=(2, 4, 8), n_boot=50,
+                  bos="never", progress=False)
+    assert plain["model"]["bos"] == "no BOS"
+    assert {(r["policy"], r["mode"], r["budget"]): r["bytes"] for r in plain["leaderboard"]}[("sliding", "recompute", 8)] == 8 * 256
