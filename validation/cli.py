@@ -157,6 +157,7 @@ examples:
   wzbounds arena --out arena/                               # the same, where kvpress is installed
   wzbounds arena --press SnapKVPress,TOVAPress --press "AdaKVPress,press=SnapKVPress" --prefixes 8 --out few/
   wzbounds arena --domain ./my-texts/ --prefix-length 512 --windows 8:256 --out mine/
+  wzbounds arena --bos always --out with-sink/              # every context starts with the BOS token: a sink kept by all
 Re-running the same command resumes the measurements and rewrites the reports.
 """
 
