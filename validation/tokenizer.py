@@ -51,8 +51,9 @@ def _gguf_tokenizer_fields(path: Path) -> dict:
         "unk": value("tokenizer.ggml.unknown_token_id"), "pad": value("tokenizer.ggml.padding_token_id"),
     }
     if fields["model"] != "gpt2" or fields["tokens"] is None or fields["merges"] is None:
-        raise ValueError(f"{path.name}: tokenizer model {fields['model']!r} with {'no' if fields['merges'] is None else ''} "
-                         "merges; only byte-level BPE ('gpt2' with merges) is built here")
+        raise ValueError(f"{path.name}: tokenizer model {fields['model']!r}"
+                         f"{' without merges' if fields['merges'] is None else ''}; only byte-level BPE "
+                         "('gpt2' with tokens and merges) is built here")
     if fields["pre"] not in DIGITS_FIRST + BYTE_LEVEL_ONLY:
         raise ValueError(f"{path.name}: pre-tokenizer {fields['pre']!r} is not one of {DIGITS_FIRST + BYTE_LEVEL_ONLY}")
     return fields
@@ -74,7 +75,10 @@ def gguf_tokenizer(path: str | Path):
     core.decoder = decoders.ByteLevel()
     special = [tokens[i] for i, kind in enumerate(f["token_type"]) if kind == CONTROL]
     core.add_special_tokens(special)
-    name = lambda i: tokens[i] if i is not None else None  # noqa: E731
+
+    def name(i: int | None) -> str | None:
+        return tokens[i] if i is not None else None
+
     if f["add_bos"]:
         core.post_processor = processors.TemplateProcessing(
             single=f"{name(f['bos'])} $A", pair=f"{name(f['bos'])} $A {name(f['bos'])} $B",

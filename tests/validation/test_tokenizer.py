@@ -54,6 +54,36 @@ def test_no_bos_is_added_and_the_special_tokens_are_the_ggufs(tokenizer):
     assert tokenizer("<|im_start|>user", add_special_tokens=False)["input_ids"][0] == 1  # a control token is one id
 
 
+def _tiny_gguf(path, pre: str, add_bos: bool):
+    from gguf import GGUFWriter
+
+    writer = GGUFWriter(str(path), "llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre(pre)
+    writer.add_token_list(["<s>", "a", "b", "ab", "Ġ", "1", "ĠĠ"])
+    writer.add_token_types([3, 1, 1, 1, 1, 1, 1])
+    writer.add_token_merges(["a b", "Ġ Ġ"])
+    writer.add_bos_token_id(0)
+    writer.add_add_bos_token(add_bos)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+    return path
+
+
+def test_a_gguf_that_asks_for_a_bos_gets_it_and_gpt2_keeps_digits_with_spaces(tmp_path):
+    """By hand: "ab a" is ab, Ġ, a; with add_bos_token, <s> (id 0) first. Under "gpt2" the regex
+    gives " " then " 1" for "  1" (Ġ, Ġ, 1); under "smollm" the digit is split off first (ĠĠ, 1)."""
+    gpt2 = gguf_tokenizer(_tiny_gguf(tmp_path / "gpt2.gguf", "gpt2", add_bos=True))
+    assert gpt2("ab a")["input_ids"] == [0, 3, 4, 1]
+    assert gpt2("  1", add_special_tokens=False)["input_ids"] == [4, 4, 5]
+    smollm = gguf_tokenizer(_tiny_gguf(tmp_path / "smollm.gguf", "smollm", add_bos=False))
+    assert smollm("ab a")["input_ids"] == [3, 4, 1]
+    assert smollm("  1")["input_ids"] == [6, 5]
+    with pytest.raises(ValueError, match="pre-tokenizer 'llama3'"):
+        gguf_tokenizer(_tiny_gguf(tmp_path / "other.gguf", "llama3", add_bos=False))
+
+
 def test_only_byte_level_bpe_is_built(tmp_path):
     from gguf import GGUFWriter
 
