@@ -158,8 +158,13 @@ def exponent_contest(claim: str, x, panel, x_ref, panel_ref, *, n_boot: int = 10
                                  estimate=r.estimate)
 
 
+def _query_position(protocol: Protocol, bos: bool) -> int:
+    """The position of the arena's one target: the last position of the prefix (after a BOS)."""
+    return protocol.prefix_length - 1 + int(bos)
+
+
 def _bytes(protocol: Protocol, spec: str, budgets, kv, bos: bool) -> np.ndarray:
-    t = protocol.prefix_length - 1 + int(bos)  # the one target: the last position of the prefix
+    t = _query_position(protocol, bos)
     policy = protocol.policy(spec)
     return np.array([policy.cache_bytes(t, int(k), kv, bos) for k in budgets])
 
@@ -200,6 +205,7 @@ def contests(table: dict, protocol: Protocol, kv, bos: bool, domain: str, *, n_b
     cols = (ref.windows >= lo) & (ref.windows <= hi)
     x_ref = _bytes(protocol, REFERENCE[0], ref.windows[cols], kv, bos)
     docs = documents(table, *REFERENCE)
+    t = _query_position(protocol, bos)
     measured = _measured(table)
     sliding = {mode: curves(table, "sliding", mode, "preserved", mu=None) for spec, mode in measured
                if spec == "sliding" and mode != "recompute" and documents(table, "sliding", mode) == docs}
@@ -213,7 +219,6 @@ def contests(table: dict, protocol: Protocol, kv, bos: bool, domain: str, *, n_b
         name = f"arena_{spec}_{mode}".replace(":", "_").replace(",", "_").replace("=", "_")
         policy = protocol.policy(spec)
         decide = (spec, mode) in CONTENDERS or policy.kind == "summary"
-        t = protocol.prefix_length - 1 + int(bos)
         full = [k for k in c.windows[pc] if policy.saturated(t, int(k), kv, bos)]
         alpha, ratio, verdict = exponent_contest(name, x, c.tv[:, pc], x_ref, ref.tv[:, cols], n_boot=n_boot,
                                                  seed=seed, decide=decide, saturated_from=min(full) if full else None)
