@@ -19,9 +19,42 @@ from numpy.typing import ArrayLike, NDArray
 from wzbounds._checks import at_least, in_open_unit, positive
 
 
-def _window_floor(raw: NDArray, w0: ArrayLike) -> NDArray[np.float64]:
-    """ceil(raw), never below ceil(w0) (float64, so windows beyond 2^63 do not wrap)."""
-    return np.maximum(np.ceil(raw), np.ceil(w0))
+EXACT_WINDOWS = 2.0**53  # below this every whole window is a float64 and the inverse is exact
+
+
+def power_value(w: ArrayLike, C: ArrayLike, alpha: ArrayLike) -> NDArray[np.float64]:
+    """C w^-alpha, always through numpy's array power (never its scalar power).
+
+    numpy computes `x ** y` for a float64 *scalar* with the C library's pow and for
+    an *array* with its own vectorised kernel; the two differ in the last bit on
+    some inputs. Every evaluation of a power law (the law itself, and its inverse
+    checking its answer) goes through this one function, so a window is exact
+    whether eps comes as a scalar or as an array.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    return np.multiply(C, np.power(w.reshape(w.shape or (1,)), np.negative(alpha))).reshape(
+        np.broadcast_shapes(w.shape, np.shape(C), np.shape(alpha)))[()]
+
+
+def _smallest_whole(w: NDArray, law, eps: NDArray, w0: ArrayLike) -> NDArray[np.float64]:
+    """The smallest whole w >= ceil(w0) with law(w) <= eps, starting from a guess `w` near it.
+
+    The guess (the ceiling of the real root) is moved up while law(w) > eps and
+    down while law(w - 1) <= eps, evaluating the law itself, so the answer is
+    exact for any law that decreases in w: law(answer) <= eps and, unless the
+    answer is ceil(w0), law(answer - 1) > eps. Windows at or beyond 2^53 (no
+    longer whole float64 numbers) and inf are returned as computed.
+    """
+    low = np.ceil(np.asarray(w0, dtype=np.float64))
+    w = np.maximum(np.ceil(w), low)
+    exact = np.isfinite(w) & (w < EXACT_WINDOWS)
+    for _ in range(64):  # the guess is off by at most a few tokens below 2^53
+        up = exact & (law(np.where(exact, w, 1.0)) > eps)
+        down = exact & ~up & (w - 1 >= low) & (law(np.where(exact, np.maximum(w - 1, low), 1.0)) <= eps)
+        if not (up.any() or down.any()):
+            return w
+        w = w + up - down
+    raise ArithmeticError("window inverse did not settle; please report this input")
 
 
 def power_window(
@@ -29,22 +62,18 @@ def power_window(
 ) -> NDArray[np.float64]:
     """Smallest whole w >= w0 with C w^-alpha <= eps, over broadcast arrays:
 
-        w(eps) = max(w0, ceil((C / eps)^(1/alpha)))      [tokens]
+        w(eps) = max(ceil(w0), ceil((C / eps)^(1/alpha)))      [tokens]
 
-    inf where the window exceeds the float64 range.
+    computed exactly: the rounded root is corrected by evaluating the law at the
+    answer and one below (`power_value`, the same evaluation as `PowerLaw`), so
+    the answer is the same for scalars and arrays. inf where the window exceeds
+    the float64 range.
     """
     eps, C, alpha = positive("eps", eps), positive("C", C), positive("alpha", alpha)
     w0 = at_least("w0", w0, 1.0)
-    law = lambda w: C * w**-alpha  # noqa: E731
     with np.errstate(over="ignore"):  # a window beyond float64 is inf: no finite window reaches eps
-        return _smallest_whole(_window_floor((C / eps) ** (1.0 / alpha), w0), law, eps, w0)
-
-
-def _smallest_whole(w: NDArray, law, eps: NDArray, w0: ArrayLike) -> NDArray[np.float64]:
-    """Correct a rounded root w = ceil(root) by one step either way, so that w is the
-    smallest whole number >= w0 whose evaluated law reaches eps."""
-    w = w + (law(w) > eps)
-    return w - ((w - 1 >= np.ceil(w0)) & (law(np.maximum(w - 1, np.ceil(w0))) <= eps))
+        root = np.power(np.divide(C, eps), np.divide(1.0, alpha))
+    return _smallest_whole(root, lambda w: power_value(w, C, alpha), eps, w0)
 
 
 @dataclass(frozen=True)
@@ -62,7 +91,7 @@ class PowerLaw:
 
     def __call__(self, w: ArrayLike) -> NDArray[np.float64]:
         """C w^-alpha."""
-        return self.C * positive("w", w) ** -self.alpha
+        return power_value(positive("w", w), self.C, self.alpha)
 
     def real_window(self, eps: ArrayLike) -> NDArray[np.float64]:
         """The real solution (C / eps)^(1/alpha) of C w^-alpha = eps (no floor at w0)."""
@@ -89,7 +118,8 @@ class GeometricLaw:
 
     def __call__(self, w: ArrayLike) -> NDArray[np.float64]:
         """C rho^w."""
-        return self.C * self.rho ** at_least("w", w, 0.0)
+        w = at_least("w", w, 0.0)
+        return np.multiply(self.C, np.power(self.rho, w.reshape(w.shape or (1,)))).reshape(w.shape)[()]
 
     def real_window(self, eps: ArrayLike) -> NDArray[np.float64]:
         """The real solution log(C / eps) / log(1 / rho) of C rho^w = eps."""
@@ -99,7 +129,7 @@ class GeometricLaw:
     def window(self, eps: ArrayLike) -> NDArray[np.float64]:
         """Smallest whole w >= w0 with C rho^w <= eps."""
         eps = positive("eps", eps)
-        return _smallest_whole(_window_floor(self.real_window(eps), self.w0), self, eps, self.w0)
+        return _smallest_whole(self.real_window(eps), self, eps, self.w0)
 
 
 Law = PowerLaw | GeometricLaw
