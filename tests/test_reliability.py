@@ -35,7 +35,11 @@ def files(tmp_path_factory):
     (root / "nonutf8.csv").write_bytes(b"sample,window,tv\n0,1,\xff\n")
     (root / "a-file").write_text("x")
     other = root / "other-run"
-    ResultStore(other, {"model": "another"})
+    ResultStore(other, {"model": "another"}).close()
+    for name, manifest in (("array-manifest", "[]"), ("no-sha-manifest", json.dumps(
+            {"config": {"schema": 1}, "shards": {"k": {"file": "a.parquet", "rows": 1}}}))):
+        (root / name).mkdir()
+        (root / name / "manifest.json").write_text(manifest)
     return root
 
 
@@ -74,11 +78,35 @@ CLI_CASES = [
     ("unwritable output folder", ["measure", "--out", "{a-file}/out"], "is not writable"),
     ("bad mu grid", ["measure", "--mu", "0.1,2", "--out", "{out}"], "every mu must be in (0, 1)"),
     ("validate: both presets", ["validate", "--quick", "--full", "--out", "{out}"], "not allowed with argument"),
+    ("negative seed", ["measure", "--seed", "-1", "--out", "{out}"], "seed must be a whole number >= 0; got -1"),
+    ("no batch tokens", ["measure", "--max-batch-tokens", "0", "--out", "{out}"],
+     "max-batch-tokens must be a whole number >= 1; got 0"),
+    ("negative batch tokens", ["measure", "--max-batch-tokens", "-1", "--out", "{out}"],
+     "max-batch-tokens must be a whole number >= 1; got -1"),
+    ("empty output path", ["measure", "--out", ""], "--out must name a folder; got an empty path"),
+    ("output path is a file", ["measure", "--out", "{a-file}"], "is a file, not a folder"),
+    ("unknown dtype", ["measure", "--dtype", "int3", "--out", "{out}"], "dtype must be one of"),
+    ("manifest is a JSON array", ["measure", "--out", "{array-manifest}"], "not a wzbounds manifest (a JSON list"),
+    ("manifest entry without sha256", ["measure", "--out", "{no-sha-manifest}"],
+     "shard 'k' lacks a file name, a sha256 or a row count"),
+    ("corrupt model before the corpus", ["measure", "--model", "{broken.gguf}", "--domain", "natural",
+                                         "--out", "{out}"], "not a GGUF file"),
+    ("validate: no resamples", ["validate", "--n-boot", "0", "--out", "{out}"], "n-boot must be a whole number >= 40"),
+    ("validate: negative resamples", ["validate", "--n-boot", "-5", "--out", "{out}"], "n-boot must be a whole number"),
+    ("validate: missing domain", ["validate", "--domain", "{missing.csv}", "--out", "{out}"], "does not exist"),
+    ("validate: unknown mode", ["validate", "--mode", "replay", "--out", "{out}"], "modes must be among"),
+    ("validate: unknown policy", ["validate", "--policy", "lru", "--out", "{out}"], "unknown policy 'lru'"),
+    ("validate: missing model", ["validate", "--model", "{missing.gguf}", "--out", "{out}"], "does not exist"),
+    ("validate: empty output path", ["validate", "--out", ""], "--out must name a folder"),
 ]
 
 
 @pytest.mark.parametrize(("case", "argv", "message"), CLI_CASES, ids=[c[0] for c in CLI_CASES])
-def test_bad_command_line_input_gives_one_clear_line(files, tmp_path, capsys, case, argv, message):
+def test_bad_command_line_input_gives_one_clear_line(files, tmp_path, capsys, monkeypatch, case, argv, message):
+    """One line, exit status 2, and nothing fetched, loaded or written first: the cache stays empty
+    (a fresh machine's) and --out is not created."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("WZBOUNDS_CACHE", str(cache))
     names = {p.name: str(p) for p in files.iterdir()}
     names.update({"out": str(tmp_path / "out"), "missing.csv": str(files / "missing.csv"),
                   "missing.gguf": str(files / "missing.gguf")})
@@ -93,6 +121,8 @@ def test_bad_command_line_input_gives_one_clear_line(files, tmp_path, capsys, ca
     # without the validation extra, a model command's one clear line may be that torch is missing
     accepted = [message, *(["is not installed"] if argv[0] in ("measure", "validate") and NO_TORCH else [])]
     assert "\n" not in err and any(m in err for m in accepted) and "Traceback" not in err, err
+    assert not cache.exists(), f"{case}: the cache was written before the input was refused"
+    assert not (tmp_path / "out").exists(), f"{case}: --out was written before the input was refused"
 
 
 WORDS = ["bound", "window", "distortion", "band", "blockmarkov", "exponents", "--alpha", "--C", "--c", "--eps",

@@ -46,8 +46,8 @@ import numpy as np
 
 from validation.claims import MIN_DOCUMENTS, fit_range
 from validation.presses import DEFAULT_PRESSES
-from validation.protocol import Protocol, curves, documents, run
-from validation.store import atomic_write
+from validation.protocol import Protocol, curves, documents, protocol_config, run
+from validation.store import atomic_write, check_out
 from wzbounds.fit import Interval, cluster_bootstrap, fitted_exponents, resampled_means
 from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
 
@@ -259,6 +259,32 @@ def synthetic_answers(eps=(1e-2, 1e-3, 1e-4), samples: int = 200) -> list[dict]:
     return rows
 
 
+def _label(domain: str) -> str:
+    return Path(domain).name if domain not in DOMAINS else domain
+
+
+def preflight(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES,
+              prefixes: int = 24, prefix_length: int = 512, budgets=BUDGETS, dtype: str = "float32",
+              n_boot: int = 1000, bos: str = "auto", check_model: bool = True) -> Path:
+    """Every argument of `arena` checked before anything is fetched, loaded or written
+    (validation.preflight): presses and their parameters, budgets, sizes, domains, the model
+    path, bootstrap count and output folder. Returns the output folder."""
+    from validation import preflight as checks
+
+    checks.check_n_boot(n_boot)
+    if check_model:
+        checks.check_model(model)
+    if not domains:
+        raise ValueError("domains must name at least one text domain")
+    for domain in domains:
+        checks.check_domain(domain)
+    if len({_label(d) for d in domains}) != len(domains):
+        raise ValueError(f"two domains share a name: {list(domains)}")
+    arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length, budgets=budgets,
+                   dtype=dtype, bos=bos)
+    return check_out(out)
+
+
 def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES, prefixes: int = 24,
           prefix_length: int = 512, budgets=BUDGETS, device: str = "auto", dtype: str = "float32", n_boot: int = 1000,
           bos: str = "auto", lm=None, corpora=None, progress: bool = True) -> dict:
@@ -269,16 +295,20 @@ def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=D
     from validation.arena_report import contest_row, standing_row, write_arena
     from validation.models import load_model
 
-    out = Path(out)
+    out = preflight(out, model=model, domains=domains, presses=presses, prefixes=prefixes,
+                    prefix_length=prefix_length, budgets=budgets, dtype=dtype, n_boot=n_boot, bos=bos,
+                    check_model=lm is None)
     started = time.time()
     lm = lm or load_model(model, device=device, dtype=dtype)
     protocol = arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length,
                               budgets=budgets, dtype=lm.dtype, bos=bos)
+    for domain in domains:  # every domain's folder, before the first is measured
+        check_out(out / "measure" / _label(domain), protocol_config(replace(protocol, domain=domain)))
     bos_id = lm.bos_token(protocol.bos)
     has_bos = bos_id is not None
     standings, results, failures, tables = [], [], {}, {}
     for domain in domains:
-        label = Path(domain).name if domain not in DOMAINS else domain
+        label = _label(domain)
         store = run(replace(protocol, domain=domain), out / "measure" / label, lm=lm,
                     corpus=None if corpora is None else corpora[domain], progress=progress)
         failures.update({f"{label}|{key}": line for key, line in store.failures.items()})

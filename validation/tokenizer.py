@@ -25,6 +25,16 @@ DIGITS_FIRST = ("smollm", "starcoder")  # pre-tokenizers that split every digit 
 BYTE_LEVEL_ONLY = ("gpt2",)
 
 
+def unsupported(path: str | Path) -> str | None:
+    """None when `gguf_tokenizer` builds the GGUF's tokenizer (byte-level BPE with a pre-tokenizer
+    named here), else why not, in words."""
+    try:
+        _gguf_tokenizer_fields(Path(path))
+    except ValueError as exc:
+        return str(exc).split(": ", 1)[-1]
+    return None
+
+
 def _gguf_tokenizer_fields(path: Path) -> dict:
     """The tokenizer metadata of a GGUF file: strings, string lists, integer lists and flags."""
     from gguf import GGUFReader

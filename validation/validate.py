@@ -32,8 +32,9 @@ import numpy as np
 
 from validation.claims import DomainData, Finding, decide
 from validation.policies import parse_policy
-from validation.protocol import Protocol, curves, documents, run
-from validation.store import atomic_write
+from validation.preflight import check_n_boot
+from validation.protocol import Protocol, curves, documents, protocol_config, run
+from validation.store import atomic_write, check_out
 
 DOMAINS = ("natural", "code")
 PRESETS = ("quick", "standard", "full")
@@ -87,6 +88,26 @@ def _label(domain: str) -> str:
     return domain if domain in DOMAINS else Path(domain).name or str(domain)
 
 
+def preflight(out: str | Path, *, model: str = "default", preset: str = "quick", dtype: str = "float32",
+              domains=DOMAINS, n_boot: int = 1000, policies=None, modes=None, check_model: bool = True) -> Path:
+    """Every argument of `validate` checked before anything is fetched, loaded or written
+    (validation.preflight); returns the output folder. The preset is checked at the longest
+    context a model may have (the full preset's prefixes follow the model's context)."""
+    from validation import preflight as checks
+
+    check_n_boot(n_boot)
+    if check_model:
+        checks.check_model(model)
+    if not domains:
+        raise ValueError("domains must name at least one text domain")
+    for domain in domains:
+        checks.check_domain(domain)
+    if len({_label(d) for d in domains}) != len(domains):
+        raise ValueError(f"two domains share a name: {list(domains)}")
+    presets(preset, model, 8192, dtype, policies=policies, modes=modes)
+    return check_out(out)
+
+
 def validate(out: str | Path, *, model: str = "default", preset: str = "quick", device: str = "auto",
              dtype: str = "float32", domains=DOMAINS, n_boot: int = 1000, lm=None, corpora=None,
              policies=None, modes=None, progress: bool = True) -> dict:
@@ -98,13 +119,15 @@ def validate(out: str | Path, *, model: str = "default", preset: str = "quick", 
     from validation.models import load_model
     from validation.report import write_report
 
-    out = Path(out)
+    out = preflight(out, model=model, preset=preset, dtype=dtype, domains=domains, n_boot=n_boot,
+                    policies=policies, modes=modes, check_model=lm is None)
     started = time.time()
     lm = lm or load_model(model, device=device, dtype=dtype)
     parts = presets(preset, model, lm.max_positions, lm.dtype, policies=policies, modes=modes)
     labels = {_label(d): d for d in domains}
-    if len(labels) != len(domains):
-        raise ValueError(f"two domains share a name: {list(domains)}")
+    for label, domain in labels.items():  # every part's folder, before the first is measured
+        for part, protocol in parts.items():
+            check_out(out / "measure" / label / part, protocol_config(replace(protocol, domain=domain)))
     tables, failures = {}, {}
     for label, domain in labels.items():
         for part, protocol in parts.items():

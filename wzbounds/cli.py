@@ -224,9 +224,20 @@ def _law_options(p: argparse.ArgumentParser) -> None:
     m.add_argument("--entropy-rate", type=float, help="bits per token for entropy-coded memory")
 
 
+def _version() -> str:
+    """The installed distribution's version (the source tree's pyproject when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wzbounds")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = OneLineParser(prog="wzbounds", description=__doc__, epilog=EXAMPLES, formatter_class=fmt)
+    parser.add_argument("--version", action="version", version=f"wzbounds {_version()}")
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bound = top.add_parser("bound", help="evaluate the bounds", description=__doc__, epilog=EXAMPLES, formatter_class=fmt)
     sub = bound.add_subparsers(dest="question", required=True, metavar="QUESTION")
@@ -296,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.func(args)
     except (ValueError, CliError) as exc:
         print(f"wzbounds: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a disk fault the command did not foresee: still one line, naming the file
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"wzbounds: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:  # a real-model command without the validation extra
         print(f"wzbounds: error: {exc.name} is not installed; install the validation extra "

@@ -129,6 +129,7 @@ def test_measure_exits_2_after_saving_what_ran(tmp_path, corpus_dir, broken_poli
     from wzbounds.cli import main
 
     monkeypatch.setattr(validation.models, "load_model", lambda *a, **k: tiny_model())
+    monkeypatch.setattr(validation.models, "model_source", lambda spec: None)  # "tiny" is no path: accept it
     status = main(["measure", "--model", "tiny", "--domain", str(corpus_dir), "--policy", f"sliding,{broken_policy}",
                    "--windows", "1,4", "--prefixes", "2", "--prefix-length", "32", "--targets", "2", "--quiet",
                    "--out", str(tmp_path)])

@@ -1,0 +1,48 @@
+"""Checks of a real-model command's arguments, made before anything is fetched, loaded or written.
+
+`measure`, `validate` and `arena` call these first, so a bad model path, text
+domain, policy, mode, grid, seed, bootstrap count, batch size or output folder
+costs one line and nothing else: no corpus or model is fetched, no model is
+loaded, and `--out` is left as it was. Each check names the argument and the
+valid range.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MIN_BOOT = 40  # a 95% percentile interval needs at least one resample in each 2.5% tail
+BUILTIN_DOMAINS = ("natural", "code")
+
+
+def whole(name: str, value, low: int) -> int:
+    """`value` if it is a whole number >= low, else ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}; got {value!r}")
+    return value
+
+
+def check_n_boot(n_boot) -> int:
+    """Bootstrap resamples: at least MIN_BOOT, so that a 95% interval has both tails."""
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < MIN_BOOT:
+        raise ValueError(f"n-boot must be a whole number >= {MIN_BOOT} (a 95% interval needs a resample in each "
+                         f"2.5% tail); got {n_boot!r}")
+    return n_boot
+
+
+def check_domain(domain: str) -> None:
+    """'natural', 'code', or an existing text file or folder holding text (read, not fetched)."""
+    from validation.corpora import folder_corpus
+
+    if not isinstance(domain, str) or not domain.strip():
+        raise ValueError("domain must be 'natural', 'code' or a text file / folder; got an empty value")
+    if domain not in BUILTIN_DOMAINS:
+        folder_corpus(Path(domain))  # a missing path or a folder with no text fails here
+
+
+def check_model(spec: str) -> None:
+    """A --model value that can be loaded: 'default', an existing .gguf file or model folder, or
+    a hub id (looked up in the local cache at load time). Nothing is read or fetched."""
+    from validation.models import model_source
+
+    model_source(spec)
