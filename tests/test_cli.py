@@ -217,3 +217,11 @@ def test_one_program_under_every_name():
     out = subprocess.run([sys.executable, "-m", "wzbounds", "measure", "--resume", "--out", "x"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "unrecognized arguments: --resume" in out.stderr
+
+
+def test_version_prints_the_installed_distribution_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"wzbounds {version('wzbounds')}"
