@@ -86,7 +86,7 @@ def test_no_converse_without_a_bayes_risk_law():
         (False, True, None, None, 0.44, 0.88, False),
         (True, False, None, None, 0.88, None, False),
         (False, False, 0.6, None, 0.44, 0.6, False),
-        (True, True, 1.2, None, 0.88, 0.88, True),
+        (True, True, 0.88, None, 0.88, 0.88, True),
         (True, False, None, 0.88, 0.88, None, False),  # BR on the unsmoothed Delta: no KL_mu converse
         (False, False, None, 0.5, 0.44, None, False),
     ],
@@ -143,3 +143,41 @@ def test_achievable_window_is_vectorised_and_consistent(eps, alpha):
     w = wz.achievable_window_tv(np.array([eps, eps]), C=1.0, alpha=np.array([alpha, alpha]))
     assert w[0] == w[1]
     assert w[0] == pytest.approx(float(wz.PowerLaw(1.0, alpha).window(eps)), rel=1e-13, abs=0)
+
+
+def test_a_tv_lower_law_gives_kl_converses_through_pinsker():
+    """BR in TV with beta_tv: Delta_mu >= 2 (1-mu)^2 Delta_TV^2 and Delta >= 2 Delta_TV^2 give lower
+    laws of exponent 2 beta_tv in KL_mu and KL (there was 'no lower law for Delta_mu')."""
+    table = wz.exponents(0.44, reg=True, fd=False, beta_tv=0.5)
+    assert table.row("kl_mu").converse == 1.0 and "smoothed Pinsker" in table.row("kl_mu").converse_from
+    assert table.row("kl").converse == 1.0 and "Pinsker" in table.row("kl").converse_from
+    assert wz.exponents(0.44, reg=True, fd=False).row("kl_mu").converse is None
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"beta_tv": 0.7}, "beta_tv = 0.7 with FD"),
+    ({"beta": 3.0}, "beta = 3 > 2 alpha = 1 with FD"),
+    ({"beta_mu": 1.2}, "beta_mu = 1.2 > 2 alpha = 1 with FD"),
+])
+def test_exponents_with_fd_refuse_a_bayes_risk_rate_fd_contradicts(kwargs, message):
+    """FD and two-sided PTS pin Delta_TV to order w^-alpha: a two-sided BR in TV with another exponent,
+    or a KL gap decaying faster than w^-2alpha, contradicts them (they printed 'exponents meet')."""
+    with pytest.raises(ValueError, match=message):
+        wz.exponents(0.5, reg=True, fd=True, **kwargs)
+
+
+def test_without_fd_a_slower_tv_lower_law_is_accepted_and_is_the_converse():
+    assert wz.exponents(0.5, reg=True, fd=False, beta_tv=0.7).row("tv").converse == 0.7
+
+
+def test_ends_below_w0_follow_from_the_hypotheses_only():
+    """The laws hold from w0 = 100 on. At eps = 0.1 the converse root 6.25 < w0 excludes nothing (end 1);
+    at w = 4 the unavoidable distortion is the lower law at w0 (the gap never grows with w), and
+    nothing is guaranteed. Closed forms by hand: 0.25 * 100^-0.65 and (0.25 / 1e-3)^(1/0.65)."""
+    bound = wz.sliding_window_tv(1.0, 0.65, c_B=0.5, w0=100)
+    assert bound.converse_window(0.1) == 1.0
+    assert bound.converse_window(1e-3) == pytest.approx((0.25 / 1e-3) ** (1 / 0.65), rel=1e-14)
+    upper, lower = bound.distortion_at([4.0, 200.0])
+    assert np.isnan(upper[0]) and upper[1] == pytest.approx(200.0**-0.65, rel=1e-14)
+    assert lower[0] == pytest.approx(0.25 * 100.0**-0.65, rel=1e-14)
+    assert lower[1] == pytest.approx(0.25 * 200.0**-0.65, rel=1e-14)

@@ -225,3 +225,34 @@ def test_version_prints_the_installed_distribution_version(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and capsys.readouterr().out.strip() == f"wzbounds {version('wzbounds')}"
+
+
+def test_distortion_without_a_converse_prints_no_unavoidable_column_or_note(capsys):
+    assert main(["bound", "distortion", "--alpha", "0.44", "--C", "1", "--window", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "unavoidable" not in out and "guaranteed" in out
+
+
+def test_windows_below_w0_get_no_guarantee_and_the_converse_excludes_nothing(capsys):
+    assert main(["bound", "window", "--alpha", "0.65", "--C", "1", "--c", "0.5", "--w0", "100", "--eps", "0.1",
+                 "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert row["band_lower"] == 1.0 and row["window"] == 100
+    assert main(["bound", "distortion", "--alpha", "0.65", "--C", "1", "--c", "0.5", "--w0", "100", "--window", "4",
+                 "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert row["guaranteed"] is None and row["unavoidable"] == pytest.approx(0.25 * 100**-0.65, rel=1e-12)
+
+
+def test_blockmarkov_prints_distortions_below_float64_in_log10():
+    """alpha = 1000, b = 64: the average is about 1e-1808, 0.0 in float64; its log10 comes from the
+    worst step and the normalised average, checked against mpmath's direct sum."""
+    import mpmath
+
+    mpmath.mp.dps = 30
+    direct = mpmath.log10(sum(mpmath.mpf(64 + r) ** -1000 for r in range(64)) / 64)
+    out = subprocess.run([sys.executable, "-m", "wzbounds", "bound", "blockmarkov", "--alpha", "1000", "--b", "64",
+                          "--json"], capture_output=True, text=True, check=True).stdout
+    row = json.loads(out)["rows"][0]
+    assert row["average"] == 0.0 and row["log10_average"] == pytest.approx(float(direct), rel=1e-12)
+    assert row["log10_worst_step"] == pytest.approx(-1000 * np.log10(64), rel=1e-14)

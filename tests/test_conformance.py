@@ -28,13 +28,16 @@ def kl_bounds(draw):
     upper = wz.sliding_window_kl(C, alpha, V=V, mu=mu, R=R).achievability
     beta = upper.alpha * draw(st.floats(1.0, 3.0))
     c_B = upper.C * draw(st.floats(1e-3, 1.0))
-    return wz.sliding_window_kl(C, alpha, V=V, mu=mu, R=R, c_B=c_B, beta=beta)
+    w0 = draw(st.sampled_from([1.0, 2.5, 100.0]))
+    return wz.sliding_window_kl(C, alpha, V=V, mu=mu, R=R, c_B=c_B, beta=beta, w0=w0)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.one_of(tv_bounds(), kl_bounds()), st.integers(0, 2**16))
 def test_every_constructed_bound_passes_conformance(bound, seed):
-    assert check_bound(bound, n=60, seed=seed).ok
+    """Over the whole parameter range the constructors accept (w0 included): no valid bound fails."""
+    report = check_bound(bound, n=60, seed=seed, raise_on_failure=False)
+    assert report.ok, [v.reason for v in report.failures()]
 
 
 GOOD = {
@@ -42,7 +45,7 @@ GOOD = {
     "tv-no-converse": wz.sliding_window_tv(0.3, 1.2, w0=8),
     "kl-reg": wz.sliding_window_kl(0.5, 0.44, V=49152, mu=0.1, R=1.6, c_B=1.0, beta=1.0),
     "kl-binary": wz.sliding_window_kl(0.5, 0.7, V=2, mu=0.3),
-    "laws": wz.WindowBound("tv", wz.PowerLaw(2.0, 0.5), wz.PowerLaw(0.5, 0.8)),
+    "tv-w0": wz.sliding_window_tv(1.0, 0.65, c_B=0.5, w0=100),
 }
 CASES = [(key, name, check) for key, bound in GOOD.items() for name, check in bound_checks(bound, n=100)]
 
@@ -81,6 +84,21 @@ class ShiftedFloor(wz.WindowBound):
         return np.maximum(super().achievable_window(eps), 1000.0)
 
 
+class CrossesBelow1e8(wz.WindowBound):
+    """A converse window that overtakes the achievable one only for eps below 1e-8."""
+
+    def converse_window(self, eps):
+        eps = np.asarray(eps, dtype=float)
+        return np.where(eps < 1e-8, 3.0 * self.achievable_window(eps), super().converse_window(eps))
+
+
+class ConverseBelowW0(wz.WindowBound):
+    """The old rule: (B/eps)^(1/b) even where it is below w0, where the lower law says nothing."""
+
+    def converse_window(self, eps):
+        return self.converse.real_window(eps)
+
+
 def _kl_with_constant(constant):
     """A KL_mu bound whose law carries `constant` while its hypotheses say (C, alpha, V, mu, R)."""
     right = wz.sliding_window_kl(0.5, 0.44, V=1000, mu=0.1, R=1.6)
@@ -89,8 +107,22 @@ def _kl_with_constant(constant):
 
 
 _TV = wz.sliding_window_tv(1.0, 0.44, c_B=0.5)
+_TV_W0 = wz.sliding_window_tv(1.0, 0.65, c_B=0.5, w0=100)
 _K = float(wz.reverse_pinsker_constant(1000, 0.1))
+
+
+def _tv_with(achievability=None, converse=None, cls=wz.WindowBound, base=_TV):
+    """A TV bound stating _TV's hypotheses (C = 1, alpha = 0.44, c_B = 0.5) with other laws."""
+    return cls("tv", achievability or base.achievability, converse or base.converse, parameters=base.parameters)
+
+
 BROKEN = [
+    ("achievability C doubled", _tv_with(achievability=wz.PowerLaw(2.0, 0.44)), "check_symbolic"),
+    ("converse missing its 1/2", _tv_with(converse=wz.PowerLaw(0.5, 0.44)), "check_symbolic"),
+    ("laws given directly, no hypotheses stated", wz.WindowBound("tv", wz.PowerLaw(2.0, 0.5), wz.PowerLaw(0.5, 0.8)),
+     "check_symbolic"),
+    ("converse above achievability only below eps = 1e-8", _tv_with(cls=CrossesBelow1e8), "check_ordered"),
+    ("converse end below w0", _tv_with(cls=ConverseBelowW0, base=_TV_W0), "check_symbolic"),
     ("wrong KL constant (C, not C^2)", _kl_with_constant(_K * 1.6 * 0.5), "check_symbolic"),
     ("wrong KL constant (no R)", _kl_with_constant(_K * 0.25), "check_symbolic"),
     ("converse above achievability", ConverseAboveAchievability("tv", _TV.achievability, _TV.converse,

@@ -59,9 +59,10 @@ class WindowBound:
     hypothesis (BR in the same distortion) is assumed: then only achievability
     is known, and no lower window is given. `hypotheses` names what proves
     each end (`achievable_from`, `converse_from`); `parameters` holds the
-    hypotheses' constants (C, alpha, c_B, beta, V, mu, R) that the laws were
+    hypotheses' constants (C, alpha, c_B, beta, V, mu, R, w0) that the laws were
     derived from, so the derivation can be checked independently
-    (`wzbounds.testing.check_bound` recomputes the windows symbolically).
+    (`wzbounds.testing.check_bound` rebuilds the windows from them symbolically,
+    and refuses to certify a bound that states none).
     """
 
     distortion: str
@@ -100,11 +101,17 @@ class WindowBound:
         return self.achievability.window(self._eps(eps))
 
     def converse_window(self, eps: ArrayLike) -> NDArray[np.float64]:
-        """(B / eps)^(1/b) tokens: every suffix-only window below it has D > eps."""
+        """(B / eps)^(1/b) tokens: every suffix-only window below it has D > eps.
+
+        The lower law holds for w >= w0; below w0 the Bayes-risk gap, which never grows
+        with w, is at least its value B w0^-b at w0. So the end is (B / eps)^(1/b) when
+        that is >= w0; when it is below w0 (eps > B w0^-b) nothing excludes any window,
+        and the end is the trivial 1."""
         if self.converse is None:
             raise ValueError("this bound has no converse: give the Bayes-risk lower law (c_B, beta) "
                              "of the gap in the same distortion")
-        return self.converse.real_window(self._eps(eps))
+        root = self.converse.real_window(self._eps(eps))
+        return np.where(root >= self.converse.w0, root, 1.0)[()]
 
     def band(self, eps: ArrayLike) -> ThetaBand:
         """The Theta band [converse_window, achievable_window] on a grid of eps."""
@@ -113,10 +120,16 @@ class WindowBound:
 
     def distortion_at(self, window: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
         """(upper, lower) distortion at a window: what the sliding window is guaranteed,
-        and what no suffix-only policy can beat (None without a converse)."""
+        and what no suffix-only policy can beat (None without a converse).
+
+        Both laws hold for w >= w0 only. Below w0 the upper end is NaN (PTS says nothing
+        there; the distortion of a truncation need not be monotone), and the lower end is
+        B w0^-b, the lower law at w0 (the Bayes-risk gap never grows with w)."""
         window = at_least("window", window, 1.0)
-        lower = None if self.converse is None else self.converse(window)
-        return self.achievability(window), lower
+        w0 = self.achievability.w0
+        upper = np.where(window >= w0, self.achievability(np.maximum(window, w0)), np.nan)[()]
+        lower = None if self.converse is None else self.converse(np.maximum(window, self.converse.w0))
+        return upper, lower
 
     def describe(self) -> list[str]:
         """One line per end of the band: the law and the hypotheses that prove it."""
@@ -144,7 +157,7 @@ def sliding_window_tv(
     Without c_B there is no converse.
     """
     upper = PowerLaw(C, alpha, w0)
-    params = {"C": upper.C, "alpha": upper.alpha}
+    params = {"C": upper.C, "alpha": upper.alpha, "w0": upper.w0}
     if c_B is None:
         if beta is not None:
             raise ValueError("beta without c_B: the Bayes-risk lower law is c_B w^-beta; give both")
@@ -193,7 +206,7 @@ def sliding_window_kl(
     """
     a = float(positive("alpha", alpha))
     upper = PowerLaw(kl_mu_constant(C, V, mu, R), a if R is None else 2 * a, w0)
-    params = {"C": float(C), "alpha": a, "V": int(V), "mu": float(mu)}
+    params = {"C": float(C), "alpha": a, "V": int(V), "mu": float(mu), "w0": upper.w0}
     achievable_from = ("PTS, REG and the smoothed-KL sandwich (kappa_mu <= K(V,mu) R delta^2)" if R is not None
                        else "PTS and the smoothed-KL sandwich without REG (kappa_mu <= K(V,mu) delta)")
     if R is not None:
@@ -297,11 +310,17 @@ def exponents(
       KL_mu  beta_mu (BR on Delta_mu); 2 alpha from FD and the smoothed Pinsker
              inequality Delta_mu >= 2 (1-mu)^2 Delta_TV^2
       KL     beta (BR on the unsmoothed Delta); 2 alpha from FD and Pinsker.
-    BR on Delta gives no KL_mu converse, because Delta_mu <= Delta. With several
-    candidates the smallest exponent (the slowest lower law) is the converse.
+    A lower law in TV also gives lower laws in the KL gaps: 2 beta_tv for Delta_mu
+    (smoothed Pinsker, Delta_mu >= 2 (1-mu)^2 Delta_TV^2, with Jensen) and for Delta
+    (Pinsker). BR on Delta gives no KL_mu converse, because Delta_mu <= Delta. With
+    several candidates the smallest exponent (the slowest lower law) is the converse.
+
+    The betas are exponents of the two-sided BR laws (c_B w^-beta <= gap <= C_B w^-beta).
     Refused as contradictory: a converse exponent below the achievable one in its
-    distortion, beta_mu < beta (Delta_mu <= Delta), and beta or beta_mu above 2 beta_tv
-    (Pinsker: Delta >= 2 Delta_TV^2).
+    distortion; beta_mu < beta (Delta_mu <= Delta); beta or beta_mu above 2 beta_tv
+    (Pinsker: gap >= 2 (1-mu)^2 Delta_TV^2); and, with FD, beta_tv != alpha (FD and
+    two-sided PTS pin Delta_TV between delta / K and 2 delta, both of order w^-alpha)
+    and beta or beta_mu above 2 alpha (Pinsker on that Delta_TV).
     """
     a = float(positive("alpha", alpha))
     b_tv, b_mu, b = (None if x is None else float(positive(n, x))
@@ -312,19 +331,29 @@ def exponents(
         if e is not None and b_tv is not None and e > 2 * b_tv * (1 + 1e-12):
             raise ValueError(f"{name} = {e:g} > 2 beta_tv = {2 * b_tv:g}: Pinsker (gap >= 2 Delta_TV^2) "
                              "forbids the KL gap to decay faster than twice the TV gap")
+    if fd and b_tv is not None and not np.isclose(b_tv, a, rtol=1e-12, atol=0.0):
+        raise ValueError(f"beta_tv = {b_tv:g} with FD: FD and two-sided PTS pin Delta_TV between delta/K and 2 delta, "
+                         f"both of order w^-{a:g}, so a two-sided BR in TV has beta_tv = alpha = {a:g}")
+    for name, e in (("beta_mu", b_mu), ("beta", b)):
+        if fd and e is not None and e > 2 * a * (1 + 1e-12):
+            raise ValueError(f"{name} = {e:g} > 2 alpha = {2 * a:g} with FD: the KL gap is at least 2 (1-mu)^2 "
+                             f"Delta_TV^2, of order w^-{2 * a:g} under FD and two-sided PTS")
     fd_why = "FD and two-sided PTS"
+    tv_pinsker = 2 * b_tv if b_tv is not None else None
     rows = [
         ExponentRow("tv", a, "PTS", *_converse(
             [(b_tv, "BR in TV (Delta_TV)"), (a if fd else None, fd_why)],
             "no lower law for Delta_TV: give beta_tv or assume FD")),
         ExponentRow("kl_mu", 2 * a if reg else a,
                     "PTS, REG and the sandwich" if reg else "PTS and the sandwich (no REG)", *_converse(
-                        [(b_mu, "BR in KL_mu (Delta_mu)"), (2 * a if fd else None, fd_why + " and smoothed Pinsker")],
-                        "no lower law for Delta_mu: give beta_mu or assume FD (BR on the unsmoothed Delta "
-                        "says nothing in KL_mu)")),
+                        [(b_mu, "BR in KL_mu (Delta_mu)"), (2 * a if fd else None, fd_why + " and smoothed Pinsker"),
+                         (tv_pinsker, "BR in TV and smoothed Pinsker (Delta_mu >= 2 (1-mu)^2 Delta_TV^2)")],
+                        "no lower law for Delta_mu: give beta_mu or beta_tv, or assume FD (BR on the unsmoothed "
+                        "Delta says nothing in KL_mu)")),
         ExponentRow("kl", None, "none: unsmoothed KL of a truncation is unbounded", *_converse(
-            [(b, "BR in KL (Delta)"), (2 * a if fd else None, fd_why + " and Pinsker")],
-            "no lower law for Delta: give beta or assume FD")),
+            [(b, "BR in KL (Delta)"), (2 * a if fd else None, fd_why + " and Pinsker"),
+             (tv_pinsker, "BR in TV and Pinsker (Delta >= 2 Delta_TV^2)")],
+            "no lower law for Delta: give beta or beta_tv, or assume FD")),
     ]
     for row in rows:
         if row.achievable is not None and row.converse is not None and row.converse < row.achievable * (1 - 1e-12):

@@ -16,7 +16,10 @@ exits with status 2 and one line naming the problem.
 `wzbounds` and `python -m wzbounds` are this one program. The real-model
 commands are plugins: packages register a function `add(subparsers, formatter)`
 under the entry-point group "wzbounds.commands" (validation registers
-`measure` and `validate`), so wzbounds never imports validation.
+`measure`, `validate` and `arena`). The wzbounds package has no import of
+validation in its code: the command loads whatever plugins are installed
+through their entry points at run time, so with the validation extra
+installed `wzbounds --help` does import validation's command module.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ examples:
   wzbounds bound band --alpha 0.38 --C 1 --c 0.4 --eps 1e-1:1e-3:5 --layers 24 --kv-heads 2 --head-dim 64
   wzbounds bound blockmarkov --alpha 0.44 --b 16,256,4096
   wzbounds bound exponents --alpha 0.44 --reg --fd
-  wzbounds bound exponents --alpha 0.44 --reg --beta-mu 0.9 --beta-tv 0.44
+  wzbounds bound exponents --alpha 0.44 --reg --beta-mu 0.88 --beta-tv 0.44
 """
 
 
@@ -120,23 +123,32 @@ def cmd_window(args: argparse.Namespace) -> None:
         "window": _whole(window),
         "band_upper": _whole(window),
     }
+    notes = _notes(args, bound)
     if bound.converse is not None:
         cols["band_lower"] = bound.converse_window(eps)
+        lo = bound.converse
+        if lo.w0 > 1 and (lo.real_window(eps) < lo.w0).any():
+            notes.append(f"band_lower = 1 where (c/eps)^(1/beta) < w0 = {lo.w0:g}: the lower law holds from w0 on "
+                         "and excludes no window there")
     cols.update(_memory_columns("", window, args, kv))
-    emit(args, "bound window", _params(args, kv), rows_of(cols), _notes(args, bound))
+    emit(args, "bound window", _params(args, kv), rows_of(cols), notes)
 
 
 def cmd_distortion(args: argparse.Namespace) -> None:
     bound, kv = _bound(args), _kv(args)
     window = parse_whole_grid("window", args.window).astype(np.float64)
     upper, lower = bound.distortion_at(window)
-    cols: dict[str, Any] = {"window": _whole(window), "guaranteed": upper, "unavoidable": lower}
+    cols: dict[str, Any] = {"window": _whole(window), "guaranteed": upper}
+    notes = ["guaranteed: the sliding window's distortion is at most this"]
+    if lower is not None:
+        cols["unavoidable"] = lower
+        notes.append("unavoidable: every suffix-only policy of this window has at least this")
+    if (window < bound.achievability.w0).any():
+        notes.append(f"windows below w0 = {bound.achievability.w0:g}: PTS guarantees nothing there (-)"
+                     + ("; the unavoidable distortion is the lower law at w0 (the Bayes-risk gap never grows with w)"
+                        if lower is not None else ""))
     cols.update(_memory_columns("", window, args, kv))
-    notes = [
-        "guaranteed: the sliding window's distortion is at most this",
-        "unavoidable: every suffix-only policy of this window has at least this",
-        *_notes(args, bound),
-    ]
+    notes += _notes(args, bound)
     emit(args, "bound distortion", _params(args, kv), rows_of(cols), notes)
 
 
@@ -167,11 +179,15 @@ def cmd_blockmarkov(args: argparse.Namespace) -> None:
     else:
         b = blockmarkov.block_length(parse_grid("eps", args.eps), args.C, args.alpha)
     cmp = blockmarkov.compare_with_sliding(args.alpha, b, args.C)
+    log_worst = np.log10(args.C) - args.alpha * np.log10(cmp.b.astype(float))
     cols: dict[str, Any] = {
         "b": cmp.b,
         "average": cmp.average,
+        "log10_average": log_worst + np.log10(blockmarkov.normalised_average(args.alpha, cmp.b)),
         "limit": blockmarkov.limit_average(args.C, args.alpha, cmp.b),
+        "log10_limit": log_worst + np.log10(blockmarkov.kappa(args.alpha)),
         "worst_step": args.C * cmp.b.astype(float) ** -args.alpha,
+        "log10_worst_step": log_worst,
         "peak_tokens": blockmarkov.peak_memory(cmp.b),
         "mean_tokens": blockmarkov.mean_memory(cmp.b),
         "sliding_window": cmp.sliding_window,

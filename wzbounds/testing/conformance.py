@@ -5,13 +5,16 @@ function `check(bound, eps) -> Verdict` run on a random grid of targets, that
 together state what a bound on suffix-only windows must satisfy:
 
     check_monotone     windows do not grow as the target eps grows
-    check_ordered      converse window <= achievable window
-    check_limits       the window grows without bound as eps -> 0, and is w1 at
-                       eps = D(w1), w1 the law's first whole window with D <= 1 (TV)
+    check_ordered      converse window <= achievable window, on the random targets and
+                       down to eps = 1e-300, and as eps -> 0 from the laws' exponents
+    check_limits       the window grows without bound as eps -> 0, and is w at eps = D(w)
+                       for whole windows w where the law still falls from w - 1 to w
     check_round_trip   D(window(eps)) <= eps < D(window(eps) - 1): the smallest window
-    check_symbolic     each window equals the closed form of the hypotheses it was
-                       derived from (sympy, from `bound.parameters`): an independent
-                       route to the same number, which catches a wrong constant
+    check_symbolic     each window equals the one rebuilt from the hypotheses the bound
+                       states (sympy closed forms of `bound.parameters`, with the w0
+                       rule), never from the bound's own laws: an independent route
+                       that catches a wrong constant or exponent. A bound that states
+                       no hypotheses (laws given directly) is not certified.
 
 `check_bound` runs them all; `bound_checks` yields (name, check) pairs for
 one test id per check, as scikit-learn's `parametrize_with_checks` does:
@@ -76,31 +79,55 @@ def check_monotone(bound: WindowBound, eps: NDArray) -> Verdict:
     return from_bool("monotone", rising == 0, f"{rising} increases of a window as eps grows", increases=rising)
 
 
+DEEP = 10.0 ** -np.arange(0, 301, 3)  # targets from 1 down to 1e-300, for orderings that fail only at tiny eps
+
+
 def check_ordered(bound: WindowBound, eps: NDArray) -> Verdict:
     """converse_window(eps) <= achievable_window(eps): no policy beats the sliding window's guarantee
-    below the converse. Holds trivially without a converse."""
+    below the converse. Checked on the targets and on eps = 1, 1e-3, ..., 1e-300 (windows beyond
+    float64 compared where both are finite), and as eps -> 0 from the laws: a converse exponent
+    below the achievable one, or an equal one with a larger constant, is out of order at small
+    enough eps. Holds trivially without a converse."""
     if bound.converse is None:
         return from_bool("ordered", True, "no converse: nothing to order")
-    worst = float(np.max(bound.converse_window(eps) / bound.achievable_window(eps)))
-    return from_bool("ordered", worst <= 1 + RTOL, f"max converse/achievable window = {worst:.6g}", worst=worst)
+    grid = np.concatenate([eps, DEEP[DEEP <= eps.max()]])
+    with np.errstate(over="ignore", invalid="ignore"):
+        lower, upper = bound.converse_window(grid), bound.achievable_window(grid)
+    finite = np.isfinite(lower) & np.isfinite(upper)
+    worst = float(np.max(lower[finite] / upper[finite])) if finite.any() else 1.0
+    overflow = bool((np.isinf(lower) & np.isfinite(upper)).any())
+    lo, up = bound.converse, bound.achievability
+    asymptotic = lo.alpha > up.alpha * (1 + 1e-12) or (np.isclose(lo.alpha, up.alpha, rtol=1e-12, atol=0.0)
+                                                        and lo.C <= up.C * (1 + 1e-12))
+    ok = worst <= 1 + RTOL and not overflow and asymptotic
+    return from_bool("ordered", ok, f"max converse/achievable window = {worst:.6g} down to eps = {grid.min():.3g}"
+                     f"{'; the converse window overflows first' if overflow else ''}"
+                     f"{'' if asymptotic else '; out of order as eps -> 0 (converse law ' + f'{lo.C:g} w^-{lo.alpha:g}' + ' against ' + f'{up.C:g} w^-{up.alpha:g})'}",
+                     worst=worst)
 
 
 def check_limits(bound: WindowBound, eps: NDArray) -> Verdict:
     """The window grows without bound as eps -> 0 (a million-fold smaller eps gives a larger
-    window, all the way down), and at eps = D(w1) it is w1, the first whole window with D <= top."""
+    window, all the way down), and at eps = D(w) it is w, for whole windows w >= w0 with D(w) in
+    range (<= 1 for TV) where the law, evaluated in float64, still falls from w - 1 to w (where it
+    does not, w - 1 already reaches D(w) and is the right answer)."""
     law = bound.achievability
     smaller = eps[0] * 10.0 ** -np.arange(0, 60, 6)
     with np.errstate(over="ignore", invalid="ignore"):
         grow = bound.achievable_window(smaller)
         # strictly increasing until the window leaves the float64 range (inf), then inf
         grows = bool(np.all((np.diff(grow) > 0) | (np.isinf(grow[1:]) & np.isinf(grow[:-1]))))
-    top = 1.0 if bound.distortion == "tv" else 10.0
-    w1 = float(max(np.ceil(law.w0), np.ceil(law.real_window(top) * (1 - 1e-12))))  # from the law itself
-    at_w1 = float(bound.achievable_window(min(float(law(w1)), top)))
-    # exact while one token moves D by more than rounding (as in check_round_trip), else to 1e-9
-    ok = grows and (at_w1 == w1 if w1 < law.alpha * 1e12 else abs(at_w1 / w1 - 1) <= RTOL)
-    return from_bool("limits", ok, f"windows as eps falls 1e6-fold at a time: {grow[:4]}...; window at eps = "
-                     f"D({w1:g}) is {at_w1:g}", w1=w1, window_at_w1=at_w1)
+    top = 1.0 if bound.distortion == "tv" else np.inf
+    first = np.ceil(law.w0)
+    whole = first + np.unique(np.round(np.geomspace(1, 1e12, 25)) - 1)
+    at = law(whole)
+    falls = (law(np.maximum(whole - 1, 1.0)) > at) | (whole == first)
+    usable = falls & (at <= top) & (at > 0)
+    got = bound.achievable_window(at[usable]) if usable.any() else whole[usable]
+    misses = int((got != whole[usable]).sum())
+    ok = grows and misses == 0
+    return from_bool("limits", ok, f"windows as eps falls 1e6-fold at a time: {grow[:4]}...; {misses} of "
+                     f"{int(usable.sum())} windows w not returned at eps = D(w)", misses=misses)
 
 
 def check_round_trip(bound: WindowBound, eps: NDArray) -> Verdict:
@@ -119,22 +146,17 @@ def check_round_trip(bound: WindowBound, eps: NDArray) -> Verdict:
 
 
 def symbolic_windows(bound: WindowBound) -> dict[str, Callable[[NDArray], NDArray]]:
-    """The bound's real windows as functions of eps, from sympy expressions of its hypotheses.
-
-    With recorded hypotheses (`bound.parameters` from the constructors) the closed
-    form is rebuilt from them: TV from (C, alpha) and (c_B, beta); KL_mu from
-    (C, alpha, V, mu[, R]) and (c_B, beta). Without them (laws given directly) the
-    generic power-law inverse (C/eps)^(1/alpha) of each law is used.
-    """
+    """The bound's real roots as functions of eps, from sympy expressions of the hypotheses it
+    states (`bound.parameters`), never from its laws: TV from (C, alpha) and (c_B, beta); KL_mu
+    from (C, alpha, V, mu[, R]) and (c_B, beta). ValueError for a bound that states none."""
     from wzbounds import symbolic as S
 
     p = dict(bound.parameters)
-    up, lo = bound.achievability, bound.converse
-    if not p:
-        exprs = {"achievable": S.achievable_window_tv.subs({S.C: up.C, S.alpha: up.alpha})}
-        if lo is not None:
-            exprs["converse"] = S.achievable_window_tv.subs({S.C: lo.C, S.alpha: lo.alpha})
-    elif bound.distortion == "tv":
+    if not {"C", "alpha"} <= set(p):
+        raise ValueError("the bound states no hypotheses (its laws were given directly): there is nothing to "
+                         "rebuild its windows from; build it with sliding_window_tv / sliding_window_kl, or record "
+                         "the constants in `parameters`")
+    if bound.distortion == "tv":
         exprs = {"achievable": S.achievable_window_tv.subs({S.C: p["C"], S.alpha: p["alpha"]})}
         if "c_B" in p:
             exprs["converse"] = S.converse_window_tv.subs({S.c_B: p["c_B"], S.beta: p["beta"]})
@@ -147,21 +169,32 @@ def symbolic_windows(bound: WindowBound) -> dict[str, Callable[[NDArray], NDArra
 
 
 def check_symbolic(bound: WindowBound, eps: NDArray) -> Verdict:
-    """achievable_window(eps) = max(w0, ceil(root)) and converse_window(eps) = root, each root
-    the sympy closed form of the bound's hypotheses (relative 1e-12)."""
-    fns = symbolic_windows(bound)
+    """Each window equals the one rebuilt from the stated hypotheses: achievable_window(eps) =
+    max(ceil(w0), ceil(root)) (either neighbour where the root is within 1e-12 of a whole number,
+    where float64 cannot decide) and converse_window(eps) = root where root >= w0, else 1 (the
+    lower law excludes no window below w0), each root the sympy closed form of `bound.parameters`
+    (relative 1e-12). Fails for a bound that states no hypotheses."""
+    try:
+        fns = symbolic_windows(bound)
+    except ValueError as exc:
+        return from_bool("symbolic", False, str(exc))
+    w0 = float(np.ceil(bound.parameters.get("w0", 1.0)))
     ach = bound.achievable_window(eps)
     root = np.asarray(fns["achievable"](eps), dtype=np.float64)
-    w0 = np.ceil(bound.achievability.w0)
     want = np.maximum(np.ceil(root * (1 - 1e-12)), w0)
     above = np.maximum(np.ceil(root * (1 + 1e-12)), w0)
     worst_ach = int(((ach < want) | (ach > above)).sum())
     worst_conv = 0.0
     if "converse" in fns:
-        worst_conv = float(np.max(np.abs(bound.converse_window(eps) / fns["converse"](eps) - 1)))
+        lower = np.asarray(fns["converse"](eps), dtype=np.float64)
+        expected = np.where(lower >= bound.parameters.get("w0", 1.0), lower, 1.0)
+        worst_conv = float(np.max(np.abs(bound.converse_window(eps) / expected - 1)))
+    elif bound.converse is not None:
+        worst_conv = np.inf  # a converse no stated hypothesis gives
     ok = worst_ach == 0 and worst_conv <= 1e-12
     return from_bool("symbolic", ok, f"{worst_ach} achievable windows differ from ceil of the closed form; "
-                     f"max relative difference of the converse window {worst_conv:.3g}",
+                     f"max relative difference of the converse window {worst_conv:.3g}"
+                     f"{' (a converse with no stated Bayes-risk law)' if np.isinf(worst_conv) else ''}",
                      achievable_mismatches=worst_ach, converse_error=worst_conv)
 
 
