@@ -50,6 +50,15 @@ def at_least(name: str, x: ArrayLike, low: float) -> NDArray[np.float64]:
     return arr
 
 
+def correlation(name: str, x: ArrayLike) -> NDArray[np.float64]:
+    """`x` with every entry in the open interval (-1, 1)."""
+    arr = as_float_array(name, x)
+    bad = (arr <= -1) | (arr >= 1)
+    if bad.any():
+        raise _first_bad(name, arr, bad, "a correlation in the open interval (-1, 1)")
+    return arr
+
+
 def in_open_unit(name: str, x: ArrayLike) -> NDArray[np.float64]:
     """`x` with every entry in the open interval (0, 1)."""
     arr = as_float_array(name, x)
