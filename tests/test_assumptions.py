@@ -148,3 +148,40 @@ def test_bad_eps_is_refused():
     curves = ARFIMA(0.3).sample_curves([1, 2, 4], 10, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"eps must be in \(0, 1\]"):
         check_assumptions(curves, eps=[2.0], n_boot=20)
+
+
+def _panel(rng, W, C, alpha, n=200, spread=0.3):
+    return np.clip(C * W**-alpha * rng.lognormal(0, spread, (n, W.size)), 0, 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_theta_case_keeps_its_lower_end_when_the_exponent_intervals_overlap(seed):
+    """delta and Delta_TV both 0.5 w^-0.5: the fitted converse exponent lands a little below the
+    achievable one on about half the seeds; intervals that overlap do not contradict, so the lower
+    end stays (it was dropped with 'contradict'). True ends at eps = 1e-2: 625 and 2500 tokens."""
+    rng = np.random.default_rng(seed)
+    W = 2.0 ** np.arange(0, 11)
+    report = check_assumptions(Curves(W, _panel(rng, W, 0.5, 0.5), bayes_tv=_panel(rng, W, 0.5, 0.5)),
+                               eps=[1e-2], n_boot=300, seed=seed)
+    assert "contradict" not in report.to_text()
+    assert report.band_lower is not None and 400 < report.band_lower[0] < 625 * 1.5
+    assert 2500 * 0.6 < report.band_upper[0] < 2500 * 1.6
+
+
+def test_a_converse_exponent_wholly_below_the_achievable_one_contradicts_and_gives_no_lower_end():
+    rng = np.random.default_rng(0)
+    W = 2.0 ** np.arange(0, 11)
+    report = check_assumptions(Curves(W, _panel(rng, W, 0.5, 0.6), bayes_tv=_panel(rng, W, 0.5, 0.3)),
+                               eps=[1e-2], n_boot=300)
+    assert report.band_lower is None
+    assert any("contradicts" in note for note in report.band_notes)
+
+
+def test_a_rising_curve_fails_pts_and_gts_instead_of_raising():
+    """delta rising as w^0.2: no power law with a positive exponent bounds it, nor a geometric law;
+    no window is printed (it raised 'alpha must be finite and > 0', an argument the user never gave)."""
+    rng = np.random.default_rng(0)
+    W = 2.0 ** np.arange(0, 7)
+    report = check_assumptions(Curves(W, _panel(rng, W, 0.1, -0.2, n=50)), n_boot=200)
+    assert report.verdict("PTS").outcome == "fails" and report.verdict("GTS").outcome == "fails"
+    assert report.band_upper is None and report.band_lower is None

@@ -256,3 +256,17 @@ def test_blockmarkov_prints_distortions_below_float64_in_log10():
     row = json.loads(out)["rows"][0]
     assert row["average"] == 0.0 and row["log10_average"] == pytest.approx(float(direct), rel=1e-12)
     assert row["log10_worst_step"] == pytest.approx(-1000 * np.log10(64), rel=1e-14)
+
+
+def test_check_reports_one_fit_in_text_json_and_figure(tmp_path, capsys):
+    """The exponent in `fits` is the text's alpha_TV, fitted on the report's fit range."""
+    rng = np.random.default_rng(0)
+    rows = ["sample,window,tv"] + [f"{s},{w},{min(1.0, 0.9 * w ** -0.4 * rng.lognormal(0, 0.3))}"
+                                   for s in range(60) for w in (1, 2, 4, 8, 16, 32, 64, 128)]
+    path = tmp_path / "curves.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["check", str(path), "--json", "--n-boot", "200", "--plot", str(tmp_path / "c.png")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    alpha = out["assumptions"]["alpha_tv"]
+    assert out["fits"]["tv"]["exponent"] == alpha["estimate"]
+    assert tuple(out["fits"]["tv"]["fit_range"]) == tuple(out["assumptions"]["fit_range"])

@@ -132,3 +132,18 @@ def test_plot_draws_data_fits_and_band(tmp_path):
     assert any(lbl.startswith("power") for lbl in labels) and any("interval" in lbl for lbl in labels)
     ax.figure.savefig(tmp_path / "fit.png")
     assert (tmp_path / "fit.png").stat().st_size > 1000
+
+
+def test_plot_fits_draws_the_fit_its_interval_is_about():
+    """The solid line has the reported exponent on the reported fit range, and the band its ends
+    (the figure drew a whole-range fit, w^-0.650, beside a text reporting 0.315 on the fit range)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    iv = fit.Interval(0.315, 0.30, 0.33, 0.008, 0.95, np.array([0.30, 0.315, 0.33]))
+    ax = fit.plot_fits(W, 0.5 * W**-0.65, interval=iv, fit_range=(8.0, 64.0))
+    (line,) = [l for l in ax.get_lines() if l.get_label().startswith("fit on [8, 64]")]
+    x, y = line.get_data()
+    assert x.min() == 8.0 and x.max() == 64.0
+    assert np.log(y[-1] / y[0]) / np.log(x[-1] / x[0]) == pytest.approx(-0.315, rel=1e-12)
+    assert "w^-0.315" in line.get_label()

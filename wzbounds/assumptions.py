@@ -172,13 +172,19 @@ def _law_verdict(claim: str, curves: Curves, name: str, label: str, split: float
     keep = in_fit_range(curves.windows, fit_range)
     w, y = curves.windows[keep], curves.mean(name)[keep]
     c_low, c_high = float((y * w**beta.estimate).min()), float((y * w**beta.estimate).max())
-    if pref.low > 0:
+    if beta.high <= 0:
+        outcome, why = FAILS, (f"{label} does not decay over the fit range (its exponent interval lies at or "
+                               "below 0): no power law with a positive exponent bounds it")
+    elif pref.low > 0 and beta.low > 0:
         outcome, why = HOLDS, "the power law extrapolates better on every part of the interval"
     elif pref.high < 0:
         outcome, why = FAILS, "the geometric law extrapolates better on every part of the interval"
+    elif pref.low > 0:
+        outcome, why = INCONCLUSIVE, ("the power law extrapolates better, but decay is not established: the "
+                                      "exponent interval contains 0")
     else:
         outcome, why = INCONCLUSIVE, "the interval contains 0: the data cannot tell the laws apart"
-    reason = (f"{label}(w) in [{c_low:.3g}, {c_high:.3g}] w^-{beta.estimate:.3f}, exponent [{beta.low:.3f}, "
+    reason = (f"{label}(w) in [{c_low:.3g}, {c_high:.3g}] w^{-beta.estimate:.3f}, exponent [{beta.low:.3f}, "
               f"{beta.high:.3f}]; log(geometric/power extrapolation error) in [{pref.low:.3g}, {pref.high:.3g}]: {why}")
     return Verdict(claim, outcome, reason, (pref.low, pref.high),
                    {"exponent": beta.estimate, "exponent_low": beta.low, "exponent_high": beta.high,
@@ -243,9 +249,14 @@ def check_assumptions(
     delta = curves.mean("tv")
     law = compare_laws(w, delta, split)
     pts, alpha = _law_verdict("PTS", curves, "tv", "delta", split, **boot, fit_range=fit_range)
-    gts = Verdict("GTS", {HOLDS: FAILS, FAILS: HOLDS, INCONCLUSIVE: INCONCLUSIVE}[pts.outcome],
-                  f"delta(w) ~ {law.geometric.C:.3g} {law.geometric.rho:.4f}^w; the mirror of PTS", pts.interval,
-                  {"rho": law.geometric.rho, "C": law.geometric.C})
+    if alpha.high <= 0:  # neither law: delta does not decay
+        gts = Verdict("GTS", FAILS, f"delta does not decay over the fit range (exponent interval [{alpha.low:.3g}, "
+                      f"{alpha.high:.3g}]): no geometric decay either", pts.interval,
+                      {"rho": law.geometric.rho, "C": law.geometric.C})
+    else:
+        gts = Verdict("GTS", {HOLDS: FAILS, FAILS: HOLDS, INCONCLUSIVE: INCONCLUSIVE}[pts.outcome],
+                      f"delta(w) ~ {law.geometric.C:.3g} {law.geometric.rho:.4f}^w; the mirror of PTS", pts.interval,
+                      {"rho": law.geometric.rho, "C": law.geometric.C})
     verdicts = [pts, gts]
 
     tv_panel = curves.panel("tv")
@@ -332,17 +343,26 @@ def _windows(curves: Curves, pts: Verdict, gts: Verdict, law: LawComparison, alp
         notes[-1] = "lower end: none (no lower law holds for Delta_TV, the TV Bayes-risk gap)"
         return None, bound.achievable_window(eps), notes
     c_B = br_tv.numbers["c"]
-    try:
-        bound = WindowBound("tv", upper_law, PowerLaw(c_B / 2, beta_tv.estimate, fit_range[0]),
-                            achievable_from="PTS (fitted)",
-                            converse_from=f"BR_TV, Delta_TV(w) >= {c_B:.4g} w^-{beta_tv.estimate:.4f} (fitted, "
-                                          f"taken to hold beyond w = {w.max():g}), for policies where {SUFFIX_ONLY}")
-    except ValueError as exc:
+    converse = PowerLaw(c_B / 2, beta_tv.estimate, fit_range[0])
+    described = (f"BR_TV, Delta_TV(w) >= {c_B:.4g} w^-{beta_tv.estimate:.4f} (fitted, taken to hold beyond "
+                 f"w = {w.max():g}), for policies where {SUFFIX_ONLY}")
+    upper = upper_law.window(eps)
+    if beta_tv.high < alpha.low:  # the intervals do not overlap: the fitted laws do contradict each other
         bound = WindowBound("tv", upper_law, achievable_from="PTS (fitted)")
-        return None, bound.achievable_window(eps), [*bound.describe()[:1], f"lower end: none ({exc})"]
-    root = bound.converse_window(eps)
-    notes = bound.describe()
+        return None, upper, [*bound.describe()[:1], (
+            f"lower end: none (the converse exponent {_fmt(beta_tv)} lies wholly below the achievable exponent "
+            f"{_fmt(alpha)}: a lower law decaying more slowly than an upper law contradicts it)")]
+    root = converse.real_window(eps)
+    lower = np.where(root >= fit_range[0], root, 1.0)
+    notes = [f"upper end (achievability): {C:.6g} w^-{alpha.estimate:.6g}, from PTS (fitted)",
+             f"lower end (converse): {c_B / 2:.6g} w^-{beta_tv.estimate:.6g}, from {described}"]
     if np.any(root < fit_range[0]):
         notes.append(f"where the converse root falls below w = {fit_range[0]:g}, the start of the fitted law, "
                      "the lower end is the trivial 1")
-    return np.where(root >= fit_range[0], root, 1.0), bound.achievable_window(eps), notes
+    crossed = lower > upper
+    if crossed.any():  # beta_TV a little below alpha, within their intervals: the ends cross far out
+        notes.append(f"at eps <= {eps[crossed].max():g} the two fitted laws cross (the converse exponent "
+                     f"{_fmt(beta_tv)} and the achievable {_fmt(alpha)} overlap, so they do not contradict, but "
+                     "the data cannot say which is steeper): no lower end there")
+        lower = np.where(crossed, np.nan, lower)
+    return lower, upper, notes

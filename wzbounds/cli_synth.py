@@ -71,20 +71,28 @@ def source_from_args(args: argparse.Namespace, name: str) -> Any:
     return make_source(name, **params)
 
 
-def _curve_fits(curves: Curves, n_boot: int, seed: int) -> dict[str, Any]:
+def _curve_fits(curves: Curves, n_boot: int, seed: int, fit_range: tuple[float, float]) -> dict[str, Any]:
+    """Each curve's exponent on the report's fit range (the text's alpha), and the power and
+    geometric laws fitted on every window for the extrapolation comparison."""
     fits = {}
     for name in curves.available():
         mean = curves.mean(name)
         if np.all(mean > 0):
             law = compare_laws(curves.windows, mean)
-            iv = exponent_interval(curves, name, n_boot=n_boot, seed=seed)
-            fits[name] = {"C": law.power.C, "exponent": iv.estimate, "low": iv.low, "high": iv.high,
-                          "level": iv.level, "log_rmse_power": law.power.log_rmse,
-                          "log_rmse_geometric": law.geometric.log_rmse, "verdict": law.verdict}
+            iv = exponent_interval(curves, name, n_boot=n_boot, seed=seed, fit_range=fit_range)
+            keep = (curves.windows >= fit_range[0]) & (curves.windows <= fit_range[1])
+            C = float(np.exp(np.mean(np.log(mean[keep]) + iv.estimate * np.log(curves.windows[keep]))))
+            fits[name] = {"fit_range": fit_range, "C": C, "exponent": iv.estimate, "low": iv.low, "high": iv.high,
+                          "level": iv.level, "whole_range_power": {"C": law.power.C, "exponent": law.power.alpha},
+                          "log_rmse_power": law.power.log_rmse, "log_rmse_geometric": law.geometric.log_rmse,
+                          "verdict": law.verdict}
     return fits
 
 
-def _plot(path: str, curves: Curves, report: AssumptionReport, title: str, exact: ExactCurves | None = None) -> None:
+def _plot(path: str, curves: Curves, report: AssumptionReport, title: str, exact: ExactCurves | None = None, *,
+          n_boot: int = 1000, seed: int = 0) -> None:
+    """The figure of `report`: each panel draws the fit and the interval the text reports (the
+    report's fit range, resamples and seed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,7 +101,7 @@ def _plot(path: str, curves: Curves, report: AssumptionReport, title: str, exact
     names = [n for n in ("kl", "bayes_kl") if n in curves.available() and np.all(curves.mean(n) > 0)]
     fig, axes = plt.subplots(1, 1 + bool(names), figsize=(6.5 * (1 + bool(names)), 4.6), squeeze=False)
     plot_fits(curves.windows, report.delta, comparison=report.tv_law, interval=report.alpha,
-              label="E TV (mean over samples)", ax=axes[0, 0])
+              fit_range=report.fit_range, label="E TV (mean over samples)", ax=axes[0, 0])
     if exact is not None and exact.delta is not None:
         axes[0, 0].loglog(exact.windows, exact.delta, color="grey", lw=2, alpha=0.6, zorder=0, label="exact E TV")
         axes[0, 0].legend(fontsize=8)
@@ -101,9 +109,10 @@ def _plot(path: str, curves: Curves, report: AssumptionReport, title: str, exact
     axes[0, 0].set_title(f"{title}: TV")
     if names:
         name = names[0]
-        iv = exponent_interval(curves, name, n_boot=300)
+        iv = exponent_interval(curves, name, n_boot=n_boot, seed=seed, fit_range=report.fit_range)
         label = "kappa_mu = E KL_mu" if name == "kl" else "Delta = E KL(p || pbar)"
-        plot_fits(curves.windows, curves.mean(name), interval=iv, label=label, ax=axes[0, 1])
+        plot_fits(curves.windows, curves.mean(name), interval=iv, fit_range=report.fit_range, label=label,
+                  ax=axes[0, 1])
         if exact is not None and exact.Delta is not None and name == "bayes_kl":
             axes[0, 1].loglog(exact.windows, exact.Delta, color="grey", lw=2, alpha=0.6, zorder=0, label="exact Delta")
             axes[0, 1].legend(fontsize=8)
@@ -140,7 +149,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
         "samples": args.samples, "seed": args.seed, "windows": windows,
         "exact": {"delta": exact.delta, "Delta": exact.Delta, "Delta_TV": exact.Delta_TV, "R": exact.reg_ratio},
         "sampled_means": {n: curves.mean(n) for n in curves.available()},
-        "fits": _curve_fits(curves, args.n_boot, args.seed),
+        "fits": _curve_fits(curves, args.n_boot, args.seed, report.fit_range),
         "assumptions": report.to_dict(),
     }
     head = [f"source {args.source} {source.parameters}", f"truth: {source.truth.law} law; {source.truth.notes}"]
@@ -149,7 +158,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
         head += [f"{w:8g} {d:14.6g} {g:14.6g} {r:7.4f}" for w, d, g, r in zip(windows, exact.delta, exact.Delta, exact.reg_ratio)]
     head += [f"fit {n}: exponent {f['exponent']:.4f} [{f['low']:.4f}, {f['high']:.4f}]" for n, f in payload["fits"].items()]
     if args.plot:
-        _plot(args.plot, curves, report, args.source, exact)
+        _plot(args.plot, curves, report, args.source, exact, n_boot=args.n_boot, seed=args.seed)
     _print(args, payload, report, head)
 
 
@@ -157,8 +166,9 @@ def cmd_check(args: argparse.Namespace) -> None:
     curves = read_csv(args.curves, mu=args.mu)
     report = check_assumptions(curves, eps=parse_grid("eps", args.eps), n_boot=args.n_boot, seed=args.seed)
     if args.plot:
-        _plot(args.plot, curves, report, Path(args.curves).name)
-    payload = {"file": args.curves, "fits": _curve_fits(curves, args.n_boot, args.seed), "assumptions": report.to_dict()}
+        _plot(args.plot, curves, report, Path(args.curves).name, n_boot=args.n_boot, seed=args.seed)
+    payload = {"file": args.curves, "fits": _curve_fits(curves, args.n_boot, args.seed, report.fit_range),
+               "assumptions": report.to_dict()}
     _print(args, payload, report, [f"curves from {args.curves}: {', '.join(curves.available())}"])
 
 
