@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from validation.claims import DomainData, Finding, decide
-from validation.policies import parse_policy
 from validation.preflight import check_n_boot
 from validation.protocol import Protocol, curves, documents, protocol_config, run
 from validation.store import atomic_write, check_out
