@@ -24,7 +24,10 @@ def test_converse_never_exceeds_achievability_on_the_band(eps, C, frac, alpha):
 def test_band_ends_solve_their_laws(eps, C, frac, alpha):
     c_B = 2 * C * frac
     band = wz.theta_band_tv(eps, C=C, alpha=alpha, c_B=c_B)
-    assert (c_B / 2) * band.lower ** -alpha == pytest.approx(eps, rel=1e-9, abs=0)
+    if (c_B / 2) / eps >= 1:  # the root is a window >= w0 = 1: the lower law reaches eps there
+        assert (c_B / 2) * band.lower ** -alpha == pytest.approx(eps, rel=1e-9, abs=0)
+    else:  # below w0 = 1 the lower end is the trivial 1
+        assert band.lower == 1.0
     assert C * band.upper ** -alpha <= eps * (1 + 1e-12)
 
 
@@ -137,12 +140,16 @@ def test_known_geometries():
     assert wz.GIB == 1 << 30
 
 
-@given(st.floats(1e-6, 0.5), alphas)
-def test_achievable_window_is_vectorised_and_consistent(eps, alpha):
-    assume(np.isfinite((1 / eps) ** (1 / alpha)))
-    w = wz.achievable_window_tv(np.array([eps, eps]), C=1.0, alpha=np.array([alpha, alpha]))
-    assert w[0] == w[1]
-    assert w[0] == pytest.approx(float(wz.PowerLaw(1.0, alpha).window(eps)), rel=1e-13, abs=0)
+@given(st.lists(st.tuples(st.floats(1e-6, 0.5), alphas, constants), min_size=2, max_size=6))
+def test_achievable_window_is_vectorised_and_agrees_with_mpmath(triples):
+    """Distinct (eps, alpha, C) at once against a 50-digit reference: ceil((C/eps)^(1/alpha)), floored
+    at 1, wherever the root is not within 1e-9 of a whole number (where float64 cannot decide)."""
+    eps, alpha, C = (np.array(v) for v in zip(*triples))
+    mp.mp.dps = 50
+    roots = [(mp.mpf(c) / mp.mpf(e)) ** (1 / mp.mpf(a)) for e, a, c in triples]
+    assume(all(r < 1e15 and abs(r - mp.nint(r)) > 1e-9 * r for r in roots))
+    w = wz.achievable_window_tv(eps, C=C, alpha=alpha)
+    assert w.tolist() == [max(1.0, float(mp.ceil(r))) for r in roots]
 
 
 def test_a_tv_lower_law_gives_kl_converses_through_pinsker():

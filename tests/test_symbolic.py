@@ -30,11 +30,13 @@ def test_achievable_and_converse_windows():
     ach = S.numeric(S.achievable_window_tv, S.C, S.eps, S.alpha)(C, eps, alpha)
     close(ach, [wz.PowerLaw(C[i], alpha[i]).real_window(eps[i]) for i in range(N)])
     band = wz.theta_band_tv(eps, C=C, alpha=alpha, c_B=2 * C * frac)
-    close(S.numeric(S.converse_window_tv, S.c_B, S.eps, S.beta)(2 * C * frac, eps, alpha), band.lower)
+    root = S.numeric(S.converse_window_tv, S.c_B, S.eps, S.beta)(2 * C * frac, eps, alpha)
+    close(np.maximum(root, 1.0), band.lower)  # below w0 = 1 the end is the trivial 1
     # the whole window is the real root rounded up (and at least w0 = 1)
     assert np.all(band.upper >= ach * (1 - 1e-12))
     assert np.all(band.upper - np.maximum(ach, 1.0) < 1 + 1e-12 * band.upper)
-    close(S.numeric(S.band_ratio_tv, S.C, S.c_B, S.alpha)(C, 2 * C * frac, alpha), ach / band.lower)
+    full = root >= 1
+    close(S.numeric(S.band_ratio_tv, S.C, S.c_B, S.alpha)(C, 2 * C * frac, alpha)[full], (ach / band.lower)[full])
 
 
 def test_band_ratio_is_the_simplified_quotient_of_the_two_windows():
@@ -47,7 +49,8 @@ def test_tv_converse_with_its_own_exponent():
     fn = S.numeric(S.converse_window_tv, S.c_B, S.eps, S.beta)
     for i in range(0, N, 25):
         bound = wz.sliding_window_tv(C[i], alpha[i], c_B=2 * C[i] * frac[i], beta=beta[i])
-        close(fn(2 * C[i] * frac[i], eps[i], beta[i]), bound.converse_window(eps[i]))
+        root = fn(2 * C[i] * frac[i], eps[i], beta[i])
+        close(root if root >= 1 else 1.0, bound.converse_window(eps[i]))  # below w0 = 1 the end is the trivial 1
 
 
 def test_kl_mu_converse_window():
@@ -57,9 +60,14 @@ def test_kl_mu_converse_window():
         upper = wz.sliding_window_kl(C[i], alpha[i], V=int(V[i]), mu=mu[i], R=1.5).achievability
         c_B = upper.C * frac[i]
         bound = wz.sliding_window_kl(C[i], alpha[i], V=int(V[i]), mu=mu[i], R=1.5, c_B=c_B, beta=beta[i])
-        close(fn(c_B, eps[i], beta[i]), bound.converse_window(eps[i]))
-        # by hand: (c_B / eps)^(1/beta)
-        close(fn(c_B, eps[i], beta[i]), (c_B / eps[i]) ** (1 / beta[i]))
+        root = fn(c_B, eps[i], beta[i])
+        close(root if root >= 1 else 1.0, bound.converse_window(eps[i]))  # below w0 = 1 the end is the trivial 1
+        if root < 1:
+            continue
+        # the defining property, in mpmath at 50 digits: the lower law at the window is eps
+        with mpmath.workdps(50):
+            w = mpmath.mpf(float(bound.converse_window(eps[i])))
+            assert float(mpmath.mpf(c_B) * w ** -mpmath.mpf(beta[i]) / mpmath.mpf(eps[i])) == pytest.approx(1, rel=1e-12)
 
 
 @pytest.mark.parametrize("reg", [True, False])
@@ -77,6 +85,25 @@ def test_sandwich_constants():
     close(S.numeric(S.pinsker_constant, S.mu)(mu), wz.pinsker_constant(mu))
     close(S.numeric(S.reverse_pinsker_constant, S.V, S.mu)(V, mu), wz.reverse_pinsker_constant(V, mu))
     close(S.numeric(S.reverse_pinsker_constant_binary, S.mu)(mu), wz.reverse_pinsker_constant(2, mu))
+
+
+@pytest.mark.parametrize(("V_", "mu_"), [(3, 0.1), (50, 0.3), (49152, 0.1), (1000, 0.9)])
+def test_the_reverse_pinsker_constant_is_the_sharp_ratio_of_kl_mu_to_tv_squared(V_, mu_):
+    """Independent of both forms above: KL_mu(p, q) / TV(p, q)^2 computed in mpmath on the extremal
+    family (p puts t on a symbol q gives 0, q puts t on another that p gives 0, equal elsewhere)
+    rises to K(V, mu) = V (1-mu)^2 / mu as t -> 0, and never exceeds it."""
+    with mpmath.workdps(60):
+        m, n = mpmath.mpf(mu_), mpmath.mpf(V_)
+
+        def ratio(t):
+            small, big = m / n, (1 - m) * t + m / n  # the smoothed masses on the two special symbols
+            kl = small * mpmath.log(small / big) + big * mpmath.log(big / small)  # the rest cancels: p = q there
+            return kl / t**2
+
+        values = [ratio(mpmath.mpf(10) ** -k) for k in (2, 6, 12, 20)]
+        K = n * (1 - m) ** 2 / m
+        assert all(v <= K for v in values) and values[0] < values[1] < values[2] < values[3]
+        assert float(values[-1]) == pytest.approx(float(wz.reverse_pinsker_constant(V_, mu_)), rel=1e-12)
 
 
 @pytest.mark.parametrize("reg", [True, False])

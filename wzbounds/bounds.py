@@ -370,14 +370,16 @@ def theta_band_tv(eps: ArrayLike, *, C: ArrayLike, alpha: ArrayLike, c_B: ArrayL
         (c_B / (2 eps))^(1/alpha) <= w*(eps) <= ceil((C / eps)^(1/alpha))
 
     C is the PTS constant, c_B the lower constant of Delta_TV (BR in TV with the
-    exponent alpha), eps in (0, 1]. The lower end holds for suffix-only policies.
+    exponent alpha), eps in (0, 1], both laws from w0 = 1 on. The lower end holds for
+    suffix-only policies; where the root is below 1 it is the trivial 1, as in
+    `WindowBound.converse_window`.
     """
     eps = in_unit_half_open("eps", eps)
     eps, C, alpha, c_B = broadcast(eps=eps, C=positive("C", C), alpha=positive("alpha", alpha),
                                    c_B=positive("c_B", c_B))
     if (c_B / 2 > C).any():
         raise ValueError("c_B / 2 must be <= C: the converse cannot exceed the achievability")
-    return ThetaBand(eps=eps, lower=(c_B / (2 * eps)) ** (1.0 / alpha), upper=power_window(eps, C, alpha))
+    return ThetaBand(eps=eps, lower=np.maximum((c_B / (2 * eps)) ** (1.0 / alpha), 1.0), upper=power_window(eps, C, alpha))
 
 
 def achievable_window_tv(eps: ArrayLike, *, C: ArrayLike, alpha: ArrayLike) -> NDArray[np.float64]:

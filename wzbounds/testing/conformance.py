@@ -115,8 +115,10 @@ def check_limits(bound: WindowBound, eps: NDArray) -> Verdict:
     smaller = eps[0] * 10.0 ** -np.arange(0, 60, 6)
     with np.errstate(over="ignore", invalid="ignore"):
         grow = bound.achievable_window(smaller)
-        # strictly increasing until the window leaves the float64 range (inf), then inf
-        grows = bool(np.all((np.diff(grow) > 0) | (np.isinf(grow[1:]) & np.isinf(grow[:-1]))))
+        # strictly increasing once off the floor ceil(w0), until the window leaves the float64 range (inf)
+        floor = np.ceil(law.w0)
+        grows = bool(np.all((np.diff(grow) > 0) | (np.isinf(grow[1:]) & np.isinf(grow[:-1]))
+                            | ((grow[1:] == floor) & (grow[:-1] == floor))) and grow[-1] > floor)
     top = 1.0 if bound.distortion == "tv" else np.inf
     first = np.ceil(law.w0)
     whole = first + np.unique(np.round(np.geomspace(1, 1e12, 25)) - 1)
