@@ -16,14 +16,14 @@ from wzbounds._grid import parse_grid, parse_whole_grid
 
 MEASURE_EXAMPLES = """\
 examples:
-  wzbounds measure --model default --domain natural --policy sliding --windows 1:1024 --prefixes 100 --out results/
+  wzbounds measure --model default --domain natural --policy sliding --windows 1:1024 --prefix-length 2048 --prefixes 100 --out results/
   wzbounds measure --domain code --policy sliding,sink:n_sink=8,heavy --mode recompute,evict --windows 1:256 \\
       --prefixes 8 --prefix-length 512 --targets 16 --out results-code/
   wzbounds measure --model ./my-model.gguf --domain ./my-texts/ --policy sliding --positions preserved,reindexed \\
-      --windows 1:512 --out mine/ --device cuda --dtype bfloat16
+      --windows 1:512 --prefix-length 1024 --out mine/ --device cuda --dtype bfloat16
   wzbounds measure --policy merge,pooled:block=16,quantized:bits=2 --policy kvpress:TOVAPress --mode evict \\
       --windows 4:128 --prefix-length 256 --targets 1 --prefixes 16 --out summaries/
-  torchrun --nproc-per-node 4 -m validation measure --domain natural --windows 1:4096 --prefixes 100 --out big/
+  torchrun --nproc-per-node 4 -m validation measure --domain natural --windows 1:4096 --prefix-length 8192 --prefixes 100 --out big/
 Re-running the same command resumes: finished shards are verified and skipped.
 """
 
@@ -34,7 +34,7 @@ def _csv(value: str) -> tuple[str, ...]:
 
 def cmd_measure(args: argparse.Namespace) -> None:
     from validation.policies import split_specs
-    from validation.preflight import check_domain, check_model, whole
+    from validation.preflight import check_device, check_domain, check_model, whole
     from validation.protocol import IncompleteRun, Protocol, protocol_config, run
     from validation.store import check_out
 
@@ -50,6 +50,10 @@ def cmd_measure(args: argparse.Namespace) -> None:
     check_model(protocol.model)
     check_domain(protocol.domain)
     check_out(args.out, protocol_config(protocol))
+    check_device(args.device)
+    if args.dry_run:
+        print(f"dry run: {_plan(protocol)} into {args.out}; arguments checked, nothing fetched, loaded or written")
+        return
     from validation.corpora import load_corpus
     from validation.distributed import process_group
     from validation.models import load_model, resolve_device
@@ -67,8 +71,18 @@ def cmd_measure(args: argparse.Namespace) -> None:
         raise IncompleteRun(store.failures, Path(args.out))
 
 
+def _plan(protocol) -> str:
+    """One protocol in words: what a run would measure."""
+    tasks = len(protocol.tasks())
+    return (f"{protocol.prefixes} prefixes x {tasks} tasks ({', '.join(protocol.policies)} in "
+            f"{', '.join(protocol.modes)} mode) at budgets {', '.join(map(str, protocol.budgets))} on "
+            f"{protocol.domain} with model {protocol.model}")
+
+
 def _runtime_options(p: argparse.ArgumentParser) -> None:
-    """--device, --dtype and --trust-remote-code, shared by measure and validate."""
+    """--device, --dtype, --trust-remote-code and --dry-run, shared by measure, validate and arena."""
+    p.add_argument("--dry-run", action="store_true", help="check every argument and print what would be measured; "
+                   "nothing is fetched, loaded or written")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
     p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16")
     p.add_argument("--trust-remote-code", action="store_true",
@@ -117,7 +131,8 @@ def cmd_validate(args: argparse.Namespace) -> None:
     from validation.models import load_model, resolve_device
     from validation.policies import split_specs
     from validation.protocol import IncompleteRun
-    from validation.validate import DOMAINS, preflight, validate
+    from validation.preflight import check_device
+    from validation.validate import DOMAINS, preflight, presets, validate
 
     preset = "full" if args.full else "standard" if args.standard else "quick"
     policies = split_specs(",".join(args.policy)) if args.policy else None
@@ -125,6 +140,12 @@ def cmd_validate(args: argparse.Namespace) -> None:
     modes = _csv(args.mode) if args.mode else None
     preflight(args.out, model=args.model, preset=preset, dtype=args.dtype, domains=domains, n_boot=args.n_boot,
               policies=policies, modes=modes)
+    check_device(args.device)
+    if args.dry_run:
+        for part, protocol in presets(preset, args.model, 8192, args.dtype, policies=policies, modes=modes).items():
+            print(f"dry run: {part}: {_plan(protocol)} (each of {', '.join(domains)})")
+        print(f"dry run: report into {args.out}; arguments checked, nothing fetched, loaded or written")
+        return
     resolve_device(args.device)
     lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     report = validate(args.out, model=args.model, preset=preset, lm=lm, n_boot=args.n_boot, domains=domains,
@@ -164,9 +185,8 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
 
 
 ARENA_EXAMPLES = """\
-examples:
-  bash dev.sh arena                                         # the embedded model, in the kvpress environment
-  wzbounds arena --out arena/                               # the same, where kvpress is installed
+examples (`bash dev.sh arena` runs the first in the kvpress environment):
+  wzbounds arena --out arena/                               # the embedded model, where kvpress is installed
   wzbounds arena --press SnapKVPress,TOVAPress --press "AdaKVPress,press=SnapKVPress" --prefixes 8 --out few/
   wzbounds arena --domain ./my-texts/ --prefix-length 512 --windows 8:256 --out mine/
   wzbounds arena --bos always --out with-sink/              # every context starts with the BOS token: a sink kept by all
@@ -193,7 +213,8 @@ def _press_list(values: list[str] | None) -> tuple[str, ...] | None:
 
 
 def cmd_arena(args: argparse.Namespace) -> None:
-    from validation.arena import BUDGETS, DOMAINS, arena, preflight
+    from validation.arena import BUDGETS, DOMAINS, arena, arena_protocol, preflight
+    from validation.preflight import check_device
     from validation.models import load_model, resolve_device
     from validation.presses import DEFAULT_PRESSES, kvpress_module
     from validation.protocol import IncompleteRun
@@ -204,6 +225,13 @@ def cmd_arena(args: argparse.Namespace) -> None:
     domains = tuple(args.domain) if args.domain else DOMAINS
     preflight(args.out, model=args.model, domains=domains, presses=presses, prefixes=args.prefixes,
               prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, n_boot=args.n_boot, bos=args.bos)
+    check_device(args.device)
+    if args.dry_run:
+        protocol = arena_protocol(model=args.model, presses=presses, prefixes=args.prefixes,
+                                  prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, bos=args.bos)
+        print(f"dry run: {_plan(protocol)} (each of {', '.join(domains)}) into {args.out}; arguments checked, "
+              "nothing fetched, loaded or written")
+        return
     resolve_device(args.device)
     lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     report = arena(args.out, model=args.model, domains=domains,

@@ -40,6 +40,15 @@ def check_domain(domain: str) -> None:
         folder_corpus(Path(domain))  # a missing path or a folder with no text fails here
 
 
+def check_device(device: str) -> None:
+    """A --device value spelled as one: 'auto', 'cpu', 'cuda' or 'cuda:N' (whether this machine has
+    CUDA is checked when the run starts, after a dry run's checks)."""
+    import re
+
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]'; got {device!r}")
+
+
 def check_model(spec: str) -> None:
     """A --model value that can be loaded: 'default', an existing .gguf file or model folder, or
     a hub id (looked up in the local cache at load time). Nothing is read or fetched."""

@@ -1,0 +1,68 @@
+"""Every example of every `--help`, and of the README, runs: the theory commands for real (exit 0),
+the README's Python block as written. The real-model examples are run with --dry-run in
+tests/validation/test_help_examples.py."""
+
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.help_examples import help_examples
+from wzbounds.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+THEORY = ("bound", "synth", "check", "rd")
+
+
+def readme_block(heading: str, language: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(heading):]
+    return re.search(rf"```{language}\n(.*?)```", section, re.S).group(1)
+
+
+def readme_commands() -> list[list[str]]:
+    argvs = []
+    for line in readme_block("## On the command line", "bash").splitlines():
+        words = shlex.split(line.split("  #")[0])
+        if words[:1] == ["wzbounds"]:
+            argvs.append(words[1:])
+    return argvs
+
+
+EXAMPLES = [a for a in help_examples() + readme_commands() if a[0] in THEORY]
+EXAMPLES = list({" ".join(a): a for a in EXAMPLES}.values())
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A folder holding the curve files the examples name (a copy source's curves, with KL_mu)."""
+    from wzbounds.curves import write_csv
+    from wzbounds.sources import PowerLawCopy
+
+    curves = PowerLawCopy(V=5000, lam=0.5, alpha=0.5, context=512).sample_curves(
+        2.0 ** np.arange(8), 40, np.random.default_rng(0), mu=0.1)
+    for name in ("curves.csv", "my_curves.csv"):
+        write_csv(curves, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv", EXAMPLES, ids=[" ".join(a)[:80] for a in EXAMPLES])
+def test_every_theory_example_runs(argv, workdir, capsys):
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 0, err
+    for word in argv:
+        if word.endswith(".png"):
+            assert (workdir / word).stat().st_size > 0
+
+
+def test_the_readme_python_example_runs_as_written_and_prints_what_its_comments_say(capsys):
+    """The comments quote the band [1503.6 281749.8] [35112 6579333], the peak-memory price ~1.371
+    and that the exponents meet in KL_mu: each is in what the block prints."""
+    exec(compile(readme_block("## In Python", "python"), "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    for quoted in ("1503.6", "281749.8", "35112.", "6579333.", "1.3709", "KL_mu: exponents meet at 0.88"):
+        assert quoted in out, (quoted, out)
