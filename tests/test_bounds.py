@@ -188,3 +188,15 @@ def test_ends_below_w0_follow_from_the_hypotheses_only():
     assert np.isnan(upper[0]) and upper[1] == pytest.approx(200.0**-0.65, rel=1e-14)
     assert lower[0] == pytest.approx(0.25 * 100.0**-0.65, rel=1e-14)
     assert lower[1] == pytest.approx(0.25 * 200.0**-0.65, rel=1e-14)
+
+
+def test_kv_memory_caps_sliding_layers_at_their_window():
+    """entry_bytes * sum_l min(w, W_l), by hand: 2 sliding layers at 8, 1 global, 2 x 3 x 4 x 2 bytes."""
+    kv = wz.KVGeometry.sliding(3, 3, 4, "bfloat16", window=8, sliding_layers=2)
+    entry = 2 * 3 * 4 * 2
+    assert kv.cache_bytes([4, 8, 100]).tolist() == [3 * 4 * entry, 3 * 8 * entry, (2 * 8 + 100) * entry]
+    assert kv.sliding_layers == 2 and wz.KVGeometry(3, 3, 4, 2.0, layer_windows=(np.inf,) * 3).layer_windows is None
+    with pytest.raises(ValueError, match="one window per layer"):
+        wz.KVGeometry(3, 3, 4, 2.0, layer_windows=(8.0, 8.0))
+    with pytest.raises(ValueError, match="layer_windows must be >= 1"):
+        wz.KVGeometry(2, 3, 4, 2.0, layer_windows=(0.0, 8.0))

@@ -270,3 +270,14 @@ def test_check_reports_one_fit_in_text_json_and_figure(tmp_path, capsys):
     alpha = out["assumptions"]["alpha_tv"]
     assert out["fits"]["tv"]["exponent"] == alpha["estimate"]
     assert tuple(out["fits"]["tv"]["fit_range"]) == tuple(out["assumptions"]["fit_range"])
+
+
+def test_memory_columns_cap_sliding_layers(capsys):
+    """Gemma-3-270m (known geometry) and the same layout given by hand print the same GiB."""
+    argv = ["bound", "window", "--alpha", "0.5", "--C", "1", "--eps", "0.0059143", "--dtype", "float32", "--json"]
+    assert main([*argv, "--model", "gemma-3-270m"]) == 0
+    known = json.loads(capsys.readouterr().out)["rows"][0]["kv_gib"]
+    assert main([*argv, "--layers", "18", "--kv-heads", "1", "--head-dim", "256", "--sliding-window", "512",
+                 "--sliding-layers", "15"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["kv_gib"] == known == pytest.approx(
+        (3 * 28589 + 15 * 512) * 2 * 256 * 4 / 2**30, rel=1e-15)

@@ -55,9 +55,9 @@ class Policy(ABC):
 
     def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
         """Bytes of the KV cache the query at sequence position t attends to, itself included:
-        min(budget, text tokens up to t) entries, plus the BOS when there is one, at
-        kv.bytes_per_token = 2 n_layers n_kv_heads head_dim bytes_per_element each."""
-        return float(min(int(budget), t + 1 - int(bos)) + int(bos)) * kv.bytes_per_token
+        min(budget, text tokens up to t) entries, plus the BOS when there is one, in every layer
+        (`kv.cache_bytes`: a sliding-window layer holds at most its window of them)."""
+        return float(kv.cache_bytes(min(int(budget), t + 1 - int(bos)) + int(bos)))
 
 
     def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:

@@ -322,7 +322,7 @@ def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=D
             failures[f"{label}|arena"] = f"{label}: no arena verdicts: {exc}"
     report = {
         "model": {"name": lm.name, "dtype": lm.dtype, "device": str(lm.device),
-                  "kv_bytes_per_token": lm.kv.bytes_per_token,
+                  "kv_bytes_per_token": lm.kv.bytes_per_token, "kv_layout": lm.kv.describe(),
                   "bos": "no BOS" if bos_id is None else f"BOS (id {bos_id}) first in every context, outside the budget",
                   "bos_rule": protocol.bos},
         "protocol": {**asdict(protocol), "hyperparameters": protocol.hyperparameters()},

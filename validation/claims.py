@@ -284,7 +284,7 @@ def _claims(data: DomainData, kv: KVGeometry, context: int, boot: dict
         iv = cluster_bootstrap(pres.n_samples, window_at, **boot)
         C, a = (float(v[0]) for v in fitted_laws(w, panel.mean(0)[None]))
         windows = (C / eps) ** (1 / a)
-        gib = windows * kv.bytes_per_token / GIB
+        gib = kv.cache_bytes(windows) / GIB
         numbers = {"eps": eps.tolist(), "upper_windows": windows.tolist(), "upper_gib": gib.tolist(), "C": C,
                    "alpha": a, "context": context, "estimate": iv.estimate}
         if context and np.any(windows > context):

@@ -3,9 +3,11 @@
 Reads the fields transformers' configs use (`num_hidden_layers`,
 `num_key_value_heads`, `head_dim`, `hidden_size`, `num_attention_heads`,
 `dtype` / `torch_dtype`, or their GPT-2-style names `n_layer`, `n_head`,
-`n_embd`) from a config object, a mapping, a config.json or a model folder,
-without importing torch, and returns the bounds core's `KVGeometry`, so
-memory figures in bytes come from the real model.
+`n_embd`) and which layers slide, and by how much (`layer_types`,
+`sliding_window`, ...: `layer_windows`), from a config object, a mapping, a
+config.json or a model folder, without importing torch, and returns the
+bounds core's `KVGeometry`, so memory figures in bytes come from the real
+model, sliding-window layers capped at their window.
 """
 
 from __future__ import annotations
@@ -80,4 +82,35 @@ def kv_geometry(config: Any, dtype: str | None = None) -> KVGeometry:
     if chosen not in BYTES_PER_ELEMENT:
         raise ValueError(f"dtype must be one of {sorted(BYTES_PER_ELEMENT)}; got {chosen!r}")
     name = str(cfg.get("_name_or_path") or cfg.get("model_type") or "")
-    return KVGeometry(int(layers), kv_heads, int(head_dim), BYTES_PER_ELEMENT[chosen], name)
+    return KVGeometry(int(layers), kv_heads, int(head_dim), BYTES_PER_ELEMENT[chosen], name,
+                      layer_windows(cfg, int(layers)))
+
+
+def layer_windows(cfg: Mapping[str, Any], n_layers: int) -> tuple[float, ...] | None:
+    """Each layer's sliding window in positions (inf for a global layer), None when none slides.
+
+    In the order transformers' configs say it: `layer_types` ("sliding_attention" /
+    "full_attention", Gemma 3 and newer Qwen2, Mistral configs); else Gemma 3's older
+    `sliding_window_pattern` (every pattern-th layer global); else Qwen2's
+    `use_sliding_window` with `max_window_layers` (layers from it on slide); else every layer
+    slides when `sliding_window` is set (Mistral, Phi-3) and `use_sliding_window` is not False.
+    """
+    window = cfg.get("sliding_window")
+    if window is None or int(window) < 1:
+        return None
+    w = float(window)
+    types = cfg.get("layer_types")
+    if types:
+        if len(types) != n_layers:
+            raise ValueError(f"config: layer_types lists {len(types)} layers, num_hidden_layers says {n_layers}")
+        slides = [t == "sliding_attention" for t in types]
+    elif cfg.get("sliding_window_pattern"):
+        pattern = int(cfg["sliding_window_pattern"])
+        slides = [(i + 1) % pattern != 0 for i in range(n_layers)]
+    elif cfg.get("use_sliding_window") is False:
+        return None
+    elif cfg.get("max_window_layers") is not None and cfg.get("use_sliding_window"):
+        slides = [i >= int(cfg["max_window_layers"]) for i in range(n_layers)]
+    else:
+        slides = [True] * n_layers
+    return tuple(w if s else float("inf") for s in slides) if any(slides) else None

@@ -217,7 +217,7 @@ class PooledBlocks(CacheSummary):
         if slots >= c:
             return super().cache_bytes(t, budget, kv, bos)
         entries = (slots - slots // 2) + len(self.blocks(c, slots)) + 1 + int(bos)
-        return float(entries) * kv.bytes_per_token
+        return float(kv.cache_bytes(entries))
 
 
 @dataclass(frozen=True)
@@ -274,7 +274,7 @@ class QuantizedTail(CacheSummary):
             return super().cache_bytes(t, budget, kv, bos)
         e, D = kv.bytes_per_element, kv.head_dim
         T = self.tail(c, slots, D, e)
-        full = ((slots - slots // 2) + 1 + int(bos)) * kv.bytes_per_token
+        full = kv.cache_bytes((slots - slots // 2) + 1 + int(bos))
         per_head = T * (2 * D * self.bits / 8 + 2 * e * math.ceil(D / self.group)) + math.ceil(T / self.group) * 2 * e * D
         return float(full + per_head * kv.n_layers * kv.n_kv_heads)
 

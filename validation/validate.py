@@ -138,7 +138,7 @@ def validate(out: str | Path, *, model: str = "default", preset: str = "quick", 
     window = AttentionLayout.of(lm.model.config).sliding_window
     report = {
         "model": {"name": lm.name, "source": lm.source, "spec": model, "dtype": lm.dtype, "device": str(lm.device),
-                  "kv_bytes_per_token": lm.kv.bytes_per_token, "bos": lm.bos, "max_positions": lm.max_positions,
+                  "kv_bytes_per_token": lm.kv.bytes_per_token, "kv_layout": lm.kv.describe(), "bos": lm.bos, "max_positions": lm.max_positions,
                   "sliding_window": window},
         "preset": preset,
         "protocols": {part: {**asdict(p), "hyperparameters": p.hyperparameters()} for part, p in parts.items()},

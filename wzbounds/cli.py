@@ -47,6 +47,7 @@ examples:
   wzbounds bound window --distortion kl --alpha 0.44 --C 1 --V 49152 --mu 0.1 --R 1.6 --eps 1e-2
   wzbounds bound distortion --alpha 0.44 --C 1 --c 0.5 --window 64,256,1024
   wzbounds bound band --alpha 0.38 --C 1 --c 0.4 --eps 1e-1:1e-3:5 --layers 24 --kv-heads 2 --head-dim 64
+  wzbounds bound band --alpha 0.5 --C 1 --c 0.5 --eps 1e-2:1e-4:3 --model gemma-3-270m --dtype float32
   wzbounds bound blockmarkov --alpha 0.44 --b 16,256,4096
   wzbounds bound exponents --alpha 0.44 --reg --fd
   wzbounds bound exponents --alpha 0.44 --reg --beta-mu 0.88 --beta-tv 0.44
@@ -60,12 +61,20 @@ def _kv(args: argparse.Namespace) -> KVGeometry:
     """The KV geometry from --layers/--kv-heads/--head-dim, else --model (default: the embedded model)."""
     given = [args.layers, args.kv_heads, args.head_dim]
     if all(v is None for v in given):
+        if args.sliding_window is not None or args.sliding_layers is not None:
+            raise CliError("--sliding-window and --sliding-layers go with --layers/--kv-heads/--head-dim "
+                           "(a known --model brings its own layout)")
         return geometry(args.model or DEFAULT_MODEL, args.dtype)
     if args.model is not None:
         raise CliError("give either --model or --layers/--kv-heads/--head-dim, not both")
     if any(v is None for v in given):
         raise CliError("--layers, --kv-heads and --head-dim go together")
-    return KVGeometry.with_dtype(args.layers, args.kv_heads, args.head_dim, args.dtype)
+    if (args.sliding_window is None) != (args.sliding_layers is None):
+        raise CliError("--sliding-window and --sliding-layers go together")
+    if args.sliding_window is None:
+        return KVGeometry.with_dtype(args.layers, args.kv_heads, args.head_dim, args.dtype)
+    return KVGeometry.sliding(args.layers, args.kv_heads, args.head_dim, args.dtype, window=args.sliding_window,
+                              sliding_layers=args.sliding_layers)
 
 
 def _bound(args: argparse.Namespace) -> WindowBound:
@@ -83,7 +92,7 @@ def _bound(args: argparse.Namespace) -> WindowBound:
 def _params(args: argparse.Namespace, kv: KVGeometry) -> dict[str, Any]:
     keys = ("distortion", "alpha", "C", "c", "beta", "w0", "V", "mu", "R", "entropy_rate")
     out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-    out["kv_geometry"] = kv.name or f"{kv.n_layers} layers x {kv.n_kv_heads} KV heads x {kv.head_dim}"
+    out["kv_geometry"] = kv.name or kv.describe()
     out["kv_bytes_per_token"] = kv.bytes_per_token
     return out
 
@@ -236,6 +245,10 @@ def _law_options(p: argparse.ArgumentParser) -> None:
     m.add_argument("--layers", type=int, help="KV geometry: number of layers")
     m.add_argument("--kv-heads", type=int, help="KV geometry: key/value heads per layer")
     m.add_argument("--head-dim", type=int, help="KV geometry: head dimension")
+    m.add_argument("--sliding-window", type=int, help="KV geometry: the sliding window of the sliding-window layers "
+                   "(positions); with --sliding-layers")
+    m.add_argument("--sliding-layers", type=int, help="KV geometry: how many layers slide (they hold at most "
+                   "--sliding-window entries; the others the whole window)")
     m.add_argument("--dtype", default="bfloat16", help="KV cache dtype (default bfloat16)")
     m.add_argument("--entropy-rate", type=float, help="bits per token for entropy-coded memory")
 
