@@ -3,8 +3,9 @@
 They need torch and transformers and live here, in `validation`; they join
 the theory CLI of `wzbounds.cli` as plugins (entry-point group
 "wzbounds.commands" in pyproject.toml), so `wzbounds`, `python -m wzbounds`
-and `python -m validation` (for torchrun) are one program, and wzbounds never
-imports validation.
+and `python -m validation` (for torchrun) are one program. The wzbounds
+package's code has no import of validation; the `wzbounds` command loads this
+module through its entry point when the validation extra is installed.
 """
 
 from __future__ import annotations
