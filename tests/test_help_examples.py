@@ -13,7 +13,7 @@ from tests.help_examples import help_examples
 from wzbounds.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-THEORY = ("bound", "synth", "check", "rd")
+THEORY = ("bound", "synth", "check", "rd", "compare")
 
 
 def readme_block(heading: str, language: str) -> str:
@@ -37,14 +37,19 @@ EXAMPLES = list({" ".join(a): a for a in EXAMPLES}.values())
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    """A folder holding the curve files the examples name (a copy source's curves, with KL_mu)."""
-    from wzbounds.curves import write_csv
+    """A folder holding the curve files the examples name: a copy source's curves with KL_mu for
+    check, and a reference with two contenders on the same samples for compare."""
+    from wzbounds.curves import Curves, write_csv
     from wzbounds.sources import PowerLawCopy
 
     curves = PowerLawCopy(V=5000, lam=0.5, alpha=0.5, context=512).sample_curves(
         2.0 ** np.arange(8), 40, np.random.default_rng(0), mu=0.1)
     for name in ("curves.csv", "my_curves.csv"):
         write_csv(curves, tmp_path / name)
+    w, rng = 2.0 ** np.arange(11), np.random.default_rng(1)
+    for name, (C, alpha) in {"sliding.csv": (0.6, 0.5), "merge.csv": (0.9, 0.6), "sink.csv": (0.4, 0.5)}.items():
+        tv = np.clip(C * w**-alpha * rng.lognormal(-0.05, 0.3, (60, w.size)), 0, 1)
+        write_csv(Curves(w, tv, tv**2, mu=0.1, samples=tuple(f"doc{i}" for i in range(60))), tmp_path / name)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

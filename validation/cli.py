@@ -274,3 +274,73 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_arena)
+
+
+EXPORT_EXAMPLES = """\
+examples:
+  wzbounds export my-results/ --policy sliding --mode recompute --out sliding.csv
+  wzbounds export wzbounds-out/ --domain natural --policy sink --mode evict --out sink.csv
+  wzbounds compare sliding.csv sink.csv                    # then: does sink evict beat the window's scaling?
+A measure folder (manifest.json), or a validate / arena output folder (its measure/<domain>/... parts).
+"""
+
+
+def _results_folders(results: Path, domain: str | None) -> list[Path]:
+    """The measurement folders under RESULTS: itself, or the parts of a validate / arena output."""
+    if (results / "manifest.json").is_file():
+        return [results]
+    measure = results / "measure"
+    if not measure.is_dir():
+        raise ValueError(f"{results} holds no measurements (no manifest.json, no measure/ folder)")
+    domains = sorted(p.name for p in measure.iterdir() if p.is_dir())
+    if domain is None:
+        if len(domains) != 1:
+            raise ValueError(f"{results} holds the domains {', '.join(domains)}: choose one with --domain")
+        domain = domains[0]
+    if domain not in domains:
+        raise ValueError(f"{results} has no domain {domain!r}; it has {', '.join(domains)}")
+    return sorted(p.parent for p in (measure / domain).rglob("manifest.json"))
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from validation.protocol import curves, documents
+    from validation.store import ResultStore
+    from wzbounds.curves import write_csv
+
+    results = Path(args.results)
+    if not results.is_dir():
+        raise ValueError(f"results folder {results} does not exist")
+    measured = []
+    for folder in _results_folders(results, args.domain):
+        table = ResultStore.open(folder).table()
+        if not table:
+            continue
+        sel = (table["policy"] == args.policy) & (table["mode"] == args.mode) & (table["positions"] == args.positions)
+        if sel.any():
+            panel = curves(table, args.policy, args.mode, args.positions, mu=args.mu)
+            ids = tuple(documents(table, args.policy, args.mode, args.positions))
+            write_csv(replace(panel, samples=ids), args.out)
+            print(f"{panel.n_samples} samples x {panel.windows.size} budgets of {args.policy} ({args.mode}, "
+                  f"{args.positions}) from {folder} -> {args.out}")
+            return
+        measured += sorted({f"{p} ({m}, {q})" for p, m, q in zip(table["policy"], table["mode"], table["positions"])})
+    raise ValueError(f"no measurements of {args.policy} in {args.mode} mode ({args.positions}) under {results}; "
+                     f"measured: {', '.join(sorted(set(measured))) or 'nothing'}")
+
+
+def add_export(top: argparse._SubParsersAction, fmt: type) -> None:
+    p = top.add_parser("export", help="write one policy's measured curves as a CSV for check and compare",
+                       description="Write the per-document curves of one policy and mode from a results folder in "
+                       "check's CSV format (sample,window,tv,kl), one sample per document (doc@start), so `wzbounds "
+                       "check` and `wzbounds compare` run on every curve the project measures.",
+                       epilog=EXPORT_EXAMPLES, formatter_class=fmt)
+    p.add_argument("results", help="a measure folder, or a validate / arena output folder")
+    p.add_argument("--policy", required=True, help="the policy spec as measured, e.g. sliding or sink:n_sink=8")
+    p.add_argument("--mode", default="recompute", help="recompute (default), evict or online")
+    p.add_argument("--positions", default="preserved", help="preserved (default) or reindexed")
+    p.add_argument("--domain", help="the domain, for a validate / arena output holding several")
+    p.add_argument("--mu", type=float, default=0.1, help="which KL_mu column to export as kl (default 0.1)")
+    p.add_argument("--out", required=True, help="the CSV file to write")
+    p.set_defaults(func=cmd_export)

@@ -23,13 +23,14 @@ __version__ = "0.1.0"
 _NAMES: dict[str, str] = {
     # submodules
     "blockmarkov": "", "symbolic": "", "testing": "", "sources": "", "fit": "", "assumptions": "",
-    "ratedistortion": "", "curves": "", "verdict": "",
+    "ratedistortion": "", "curves": "", "verdict": "", "claims": "",
     # names, by the module that defines them
     "SuffixPrediction": "bayesrisk",
     "ExponentRow": "bounds", "ExponentTable": "bounds", "ThetaBand": "bounds", "WindowBound": "bounds",
     "achievable_window_tv": "bounds", "exponents": "bounds", "kl_mu_constant": "bounds",
     "sliding_window_kl": "bounds", "sliding_window_tv": "bounds", "theta_band_tv": "bounds",
     "BoundReport": "testing.conformance", "check_bound": "testing.conformance",
+    "faster_decay": "claims", "less_memory": "claims",
     "kl": "divergences", "pinsker_constant": "divergences", "reverse_pinsker_constant": "divergences",
     "smooth": "divergences", "smoothed_kl": "divergences", "tv": "divergences",
     "GeometricLaw": "laws", "PowerLaw": "laws", "TwoSided": "laws", "power_window": "laws",
@@ -42,7 +43,9 @@ _NAMES: dict[str, str] = {
 __all__ = sorted(_NAMES)
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily
-    from wzbounds import assumptions, blockmarkov, curves, fit, ratedistortion, sources, symbolic, testing, verdict
+    from wzbounds import (assumptions, blockmarkov, claims, curves, fit, ratedistortion, sources, symbolic, testing,
+                          verdict)
+    from wzbounds.claims import faster_decay, less_memory
     from wzbounds.bayesrisk import SuffixPrediction
     from wzbounds.bounds import (ExponentRow, ExponentTable, ThetaBand, WindowBound, achievable_window_tv, exponents,
                                  kl_mu_constant, sliding_window_kl, sliding_window_tv, theta_band_tv)

@@ -7,6 +7,7 @@
     wzbounds bound exponents   which hypotheses make the exponents meet
     wzbounds synth SOURCE      a synthetic source: exact curves, fits, assumption verdicts
     wzbounds check CURVES.csv  the assumption checker on your own measured curves
+    wzbounds compare REF.csv CONTENDER.csv  does a contender beat the reference's scaling
     wzbounds rd KIND ...       rate-distortion: R(D), Wyner-Ziv, sequential Wyner-Ziv
     wzbounds measure / validate  real language models (the validation extra)
 
@@ -35,6 +36,7 @@ import numpy as np
 from wzbounds import blockmarkov
 from wzbounds._grid import parse_grid, parse_whole_grid
 from wzbounds._output import CliError, OneLineParser, emit, rows_of
+from wzbounds.cli_compare import add_commands as add_compare_commands
 from wzbounds.cli_rd import add_commands as add_rd_commands
 from wzbounds.cli_synth import add_commands
 from wzbounds.bounds import SUFFIX_ONLY, WindowBound, exponents, sliding_window_kl, sliding_window_tv
@@ -301,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reg", action="store_true", help="assume REG: E TV^2 <= R (E TV)^2")
     p.add_argument("--fd", action="store_true", help="assume FD: delta(w) <= K Delta_TV(w)")
     add_commands(top, fmt)
+    add_compare_commands(top, fmt)
     add_rd_commands(top, fmt)
     _add_plugin_commands(top, fmt)
     return parser

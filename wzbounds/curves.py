@@ -17,7 +17,8 @@ KL_mu), Delta_TV for TV.
 
 CSV format (`read_csv` / `write_csv`): a header and one row per
 (sample, window): `sample,window,tv[,kl][,bayes_kl][,bayes_kl_mu][,bayes_tv]`;
-every sample must have every window. `mu` is given separately (a `# mu=0.1`
+every sample must have every window; the sample names are kept (`Curves.samples`),
+so two files measured on the same documents pair by name. `mu` is given separately (a `# mu=0.1`
 comment line, or the `mu` argument) and applies to kl and bayes_kl_mu.
 """
 
@@ -60,6 +61,7 @@ class Curves:
     bayes_kl: NDArray[np.float64] | None = None
     bayes_tv: NDArray[np.float64] | None = None
     bayes_kl_mu: NDArray[np.float64] | None = None
+    samples: tuple[str, ...] | None = None  # the samples' ids (documents), for pairing two curve sets
 
     def __post_init__(self) -> None:
         w = whole_at_least("windows", self.windows, 1)
@@ -77,6 +79,12 @@ class Curves:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _panel(name, value, shape, 1.0 if name == "bayes_tv" else None))
+        if self.samples is not None:
+            ids = tuple(str(x) for x in self.samples)
+            if len(ids) != shape[0] or len(set(ids)) != len(ids):
+                raise ValueError(f"samples must name each of the {shape[0]} samples once; got {len(ids)} names, "
+                                 f"{len(set(ids))} distinct")
+            object.__setattr__(self, "samples", ids)
         smoothed = [n for n in SMOOTHED if getattr(self, n) is not None]
         if smoothed:
             if self.mu is None:
@@ -105,7 +113,9 @@ class Curves:
         """The curves of the given samples (rows), e.g. a bootstrap resample."""
         rows = np.asarray(rows)
         pick = {n: getattr(self, n)[rows] for n in OPTIONAL if getattr(self, n) is not None}
-        return Curves(self.windows, self.tv[rows], mu=self.mu, **pick)
+        ids = None if self.samples is None or len(set(rows.tolist())) != rows.size else \
+            tuple(self.samples[i] for i in rows.tolist())
+        return Curves(self.windows, self.tv[rows], mu=self.mu, samples=ids, **pick)
 
 
 def write_csv(curves: Curves, path: str | Path) -> None:
@@ -116,9 +126,10 @@ def write_csv(curves: Curves, path: str | Path) -> None:
             fh.write(f"# mu={curves.mu!r}\n")
         out = csv.writer(fh)
         out.writerow(["sample", "window", *names])
+        ids = curves.samples or tuple(str(i) for i in range(curves.n_samples))
         for i in range(curves.n_samples):
             for j, w in enumerate(curves.windows):
-                out.writerow([i, int(w), *(repr(float(getattr(curves, n)[i, j])) for n in names)])
+                out.writerow([ids[i], int(w), *(repr(float(getattr(curves, n)[i, j])) for n in names)])
 
 
 def read_csv(path: str | Path, mu: float | None = None) -> Curves:
@@ -170,4 +181,4 @@ def read_csv(path: str | Path, mu: float | None = None) -> Curves:
             raise ValueError(f"{path}: sample {name!r} lacks windows {lacking[:5]}: every sample needs every window")
     ordered = list(rows.values())
     panel = {n: np.array([[s[w][n] for w in windows] for s in ordered]) for n in header if n not in ("sample", "window")}
-    return Curves(np.array(windows), mu=mu, **panel)
+    return Curves(np.array(windows), mu=mu, samples=tuple(rows), **panel)

@@ -11,22 +11,63 @@ from tests.test_help_examples import readme_commands
 from tests.validation.tiny import tiny_llama_gguf
 from wzbounds.cli import main
 
-REAL = ("measure", "validate", "arena")
+REAL = ("measure", "validate", "arena", "export")
 EXAMPLES = list({" ".join(a): a for a in help_examples() + readme_commands() if a[0] in REAL}.values())
 HAS_KVPRESS = importlib.util.find_spec("kvpress") is not None
 
 
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    """A small measurement of the tiny model (sliding, sink, random; recompute and evict)."""
+    from tests.validation.run_tiny import PROTOCOL
+    from tests.validation.tiny import tiny_model
+    from validation.corpora import folder_corpus
+    from validation.protocol import run
+
+    texts = tmp_path_factory.mktemp("texts")
+    for i in range(12):
+        (texts / f"t{i}.txt").write_text(" ".join(["a", "cache", "keeps", "window", "tokens"][j % 5] for j in range(i,
+                                                                                                                i + 400)))
+    out = tmp_path_factory.mktemp("measured")
+    run(PROTOCOL, out, lm=tiny_model(), corpus=folder_corpus(texts), progress=False)
+    return out
+
+
 @pytest.fixture
-def workdir(tmp_path, monkeypatch):
+def workdir(tmp_path, monkeypatch, measured):
     (tmp_path / "my-texts").mkdir()
     (tmp_path / "my-texts" / "a.txt").write_text("a cache keeps a window of tokens\n" * 50)
     tiny_llama_gguf(tmp_path / "my-model.gguf")
     tiny_llama_gguf(tmp_path / "gemma-3-270m.gguf")
     (tmp_path / "Qwen2.5-0.5B").mkdir()
     (tmp_path / "Qwen2.5-0.5B" / "config.json").write_text("{}")
+    import shutil
+
+    shutil.copytree(measured, tmp_path / "my-results")  # a measure folder, and a validate output holding it
+    shutil.copytree(measured, tmp_path / "wzbounds-out" / "measure" / "natural" / "main")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WZBOUNDS_CACHE", str(tmp_path / "cache"))
     return tmp_path
+
+
+EXPORTS = [a for a in EXAMPLES if a[0] == "export"]
+EXAMPLES = [a for a in EXAMPLES if a[0] != "export"]
+
+
+@pytest.mark.parametrize("argv", EXPORTS, ids=[" ".join(a)[:80] for a in EXPORTS])
+def test_every_export_example_writes_curves_check_reads(argv, workdir, capsys):
+    from wzbounds.curves import read_csv
+
+    assert main(argv) == 0, capsys.readouterr().err
+    curves = read_csv(workdir / argv[argv.index("--out") + 1])
+    assert curves.n_samples == 10 and curves.windows.tolist() == [1, 2, 4, 8, 16] and curves.samples[0].count("@") == 1
+
+
+def test_export_refuses_what_was_not_measured_in_one_line(workdir, capsys):
+    assert main(["export", "my-results", "--policy", "heavy", "--mode", "evict", "--out", "x.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "no measurements of heavy in evict mode" in err and "sliding (recompute, preserved)" in err
+    assert not (workdir / "x.csv").exists()
 
 
 @pytest.mark.parametrize("argv", EXAMPLES, ids=[" ".join(a)[:80] for a in EXAMPLES])

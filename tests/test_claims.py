@@ -1,0 +1,133 @@
+"""faster_decay and less_memory (wzbounds.claims, `wzbounds compare`) on the worlds a skeptic names:
+the same exponent with a better constant, a catch-up (worse at every budget, steeper), and a true
+winner (steeper, better from the tenth window on). Worlds with a real curve's features: a bend
+(C (w + 4)^-alpha: local slopes grow toward alpha) and a per-document spread of 60-100%
+(log-normal), 200 paired documents on windows 1..1024."""
+
+import json
+
+import numpy as np
+import pytest
+
+from wzbounds.claims import faster_decay, less_memory, pair
+from wzbounds.cli import main
+from wzbounds.curves import Curves, write_csv
+
+W = 2.0 ** np.arange(0, 11)
+DOCS = tuple(f"doc{i}" for i in range(200))
+
+
+def world(seed: int, C: float, alpha: float, spread: float = 0.7, n: int = 200) -> Curves:
+    """Per-document curves C (w + 4)^-alpha times a document effect and a per-budget noise, both
+    log-normal with mean one."""
+    rng = np.random.default_rng(seed)
+    doc = rng.lognormal(-spread**2 / 2, spread, (n, 1))
+    noise = rng.lognormal(-0.08, 0.4, (n, W.size))
+    return Curves(W, np.clip(C * (W + 4) ** -alpha * doc * noise, 0, 1), samples=DOCS[:n])
+
+
+def paired(seed: int, C: float, alpha: float) -> tuple[Curves, Curves]:
+    """A reference 0.6 (w+4)^-0.5 and a contender on the same documents: the same document effects
+    (paired data), independent per-budget noise."""
+    ref = world(seed, 0.6, 0.5)
+    con = world(seed, C, alpha)  # same seed: the same document effects
+    rng = np.random.default_rng(10_000 + seed)
+    jitter = rng.lognormal(-0.02, 0.2, con.tv.shape)
+    return ref, Curves(W, np.clip(con.tv * jitter, 0, 1), samples=con.samples)
+
+
+WORLDS = {  # name: (C, alpha of the contender, the rule must not say holds, it must say holds)
+    "same exponent, half the constant": (0.3, 0.5),
+    "catch-up: steeper, worse at every budget": (6.0, 0.75),
+    "steeper and better from the tenth window on": (0.6 * 14**0.3, 0.8),
+}
+
+
+def outcomes(name: str, draws: int, n_boot: int = 300) -> list[str]:
+    C, alpha = WORLDS[name]
+    return [faster_decay(*paired(seed, C, alpha), n_boot=n_boot, seed=seed).outcome for seed in range(draws)]
+
+
+@pytest.mark.parametrize("name", list(WORLDS)[:2])
+def test_faster_decay_never_holds_for_a_better_constant_or_a_catch_up(name):
+    """0 of 40 draws (with a true rate of 5%, 0 of 40 has probability 13%: a rate above 5% would
+    rarely pass; the slow test measures the rate on 1000 draws)."""
+    got = outcomes(name, 40)
+    assert got.count("holds") == 0, got
+
+
+def test_faster_decay_holds_for_a_steeper_contender_that_is_better_from_the_tenth_window():
+    C, alpha = WORLDS["steeper and better from the tenth window on"]
+    ref, con = paired(0, C, alpha)
+    assert (con.mean() < ref.mean())[W >= 16].all() and (con.mean() > ref.mean())[W <= 4].all()
+    got = outcomes("steeper and better from the tenth window on", 40)
+    assert got.count("holds") >= 38, got
+
+
+def test_a_catch_up_is_said_to_be_one_and_a_better_constant_fails_or_is_inconclusive():
+    catch = faster_decay(*paired(0, *WORLDS["catch-up: steeper, worse at every budget"]), n_boot=300)
+    assert catch.outcome == "inconclusive" and "catch-up" in catch.reason
+    same = faster_decay(*paired(0, *WORLDS["same exponent, half the constant"]), n_boot=300)
+    assert same.outcome in ("fails", "inconclusive")
+
+
+def test_faster_decay_needs_two_decades_of_budgets():
+    ref, con = paired(0, *WORLDS["steeper and better from the tenth window on"])
+    short = [Curves(W[:7], c.tv[:, :7], samples=c.samples) for c in (ref, con)]
+    verdict = faster_decay(*short, n_boot=100)
+    assert verdict.outcome == "inconclusive" and "span 1.81 decades" in verdict.reason
+
+
+def test_less_memory_against_the_closed_form_memory_ratio():
+    """Noiseless laws: a contender with half the constant on the same exponent 0.5 reaches eps at
+    (1/2)^(1/0.5) = 1/4 of the reference's window; the interval collapses onto it."""
+    ref = Curves(W, np.tile(0.6 * W**-0.5, (20, 1)))
+    con = Curves(W, np.tile(0.3 * W**-0.5, (20, 1)))
+    (v,) = less_memory(ref, con, eps=0.6 * 100**-0.5, n_boot=50)
+    assert v.outcome == "holds" and v.numbers["ratio"] == pytest.approx(0.25, rel=1e-12)
+    (worse,) = less_memory(con, ref, eps=0.6 * 100**-0.5, n_boot=50)
+    assert worse.outcome == "fails" and worse.numbers["ratio"] == pytest.approx(4.0, rel=1e-12)
+    (outside,) = less_memory(ref, con, eps=1e-6, n_boot=50)
+    assert outside.outcome == "inconclusive" and "outside the measured range" in outside.reason
+
+
+def test_less_memory_uses_the_memory_it_is_given():
+    """Bytes instead of tokens: a contender storing each entry at a quarter of the bytes with the
+    same curve needs a quarter of the memory."""
+    ref = Curves(W, np.tile(0.6 * W**-0.5, (10, 1)))
+    (v,) = less_memory(ref, ref, eps=0.6 * 100**-0.5, reference_memory=4 * W, contender_memory=W, n_boot=50)
+    assert v.numbers["ratio"] == pytest.approx(0.25, rel=1e-12)
+
+
+def test_curves_pair_by_sample_name_not_by_row():
+    ref = Curves(W[:4], np.array([[0.5, 0.4, 0.3, 0.2], [0.9, 0.8, 0.7, 0.6]]), samples=("a", "b"))
+    con = Curves(W[:4], np.array([[0.8, 0.7, 0.6, 0.5], [0.4, 0.3, 0.2, 0.1]]), samples=("b", "a"))
+    p = pair(ref, con)
+    assert p.contender.tolist() == [[0.4, 0.3, 0.2, 0.1], [0.8, 0.7, 0.6, 0.5]] and p.samples == ("a", "b")
+    with pytest.raises(ValueError, match="share 0 samples"):
+        pair(ref, Curves(W[:4], con.tv, samples=("x", "y")))
+
+
+def test_compare_on_files_prints_both_claims_and_json_verdicts(tmp_path, capsys):
+    ref, con = paired(0, *WORLDS["steeper and better from the tenth window on"])
+    write_csv(ref, tmp_path / "ref.csv")
+    write_csv(Curves(W, con.tv[::-1], samples=con.samples[::-1]), tmp_path / "con.csv")  # rows in another order
+    assert main(["compare", str(tmp_path / "ref.csv"), str(tmp_path / "con.csv"), "--n-boot", "300", "--json"]) == 0
+    verdicts = {v["claim"]: v for v in json.loads(capsys.readouterr().out)["verdicts"]}
+    assert verdicts["faster_decay"]["outcome"] == "holds" and verdicts["less_memory"]["outcome"] == "holds"
+    assert main(["compare", str(tmp_path / "ref.csv"), str(tmp_path / "con.csv"), "--n-boot", "300",
+                 "--eps", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "faster_decay: holds" in out and "eps = 0.05" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_faster_decay_error_rates_on_1000_draws(name):
+    """The rates docs/arena.md quotes: holds-when-false <= 5% on the first two worlds, power >= 95% on
+    the third."""
+    got = outcomes(name, 1000)
+    rate = got.count("holds") / len(got)
+    print(f"{name}: holds {rate:.3f}, fails {got.count('fails') / len(got):.3f}, "
+          f"inconclusive {got.count('inconclusive') / len(got):.3f}")
+    assert (rate >= 0.95) if name.startswith("steeper") else (rate <= 0.05)
