@@ -193,3 +193,22 @@ def test_a_rising_curve_fails_pts_and_gts_instead_of_raising():
     report = check_assumptions(Curves(W, _panel(rng, W, 0.1, -0.2, n=50)), n_boot=200)
     assert report.verdict("PTS").outcome == "fails" and report.verdict("GTS").outcome == "fails"
     assert report.band_upper is None and report.band_lower is None
+
+
+def _documents(f, seed, n=100):
+    """Curves f(w) with a per-document effect (70% spread, correlated across windows) and a 20%
+    per-window noise: the shape of measured curves, on windows 1..1024."""
+    rng = np.random.default_rng(seed)
+    return Curves(W, np.clip(f(W) * rng.lognormal(-0.245, 0.7, (n, 1)) * rng.lognormal(-0.02, 0.2, (n, W.size)), 0, 1))
+
+
+def test_pts_never_holds_on_logarithmic_decay_and_holds_on_power_laws():
+    """0.3 / ln(w + 2) extrapolates better as a power law than as a geometric one, yet exceeds every
+    power law eventually: its local exponent falls (about 0.7 from the lower to the upper half of
+    32..1024). 0 of 40 draws may say PTS holds; a power law, bent or not, holds in at least 36."""
+    log = [check_assumptions(_documents(lambda w: 0.3 / np.log(w + 2), s), n_boot=300, seed=s) for s in range(40)]
+    assert not [r for r in log if r.verdict("PTS").outcome == "holds"]
+    assert all(r.band_upper is None for r in log)  # no window from a law that is not established
+    for f in (lambda w: 0.8 * w**-0.4, lambda w: 0.8 * (w + 4) ** -0.4):
+        got = [check_assumptions(_documents(f, s), n_boot=300, seed=s).verdict("PTS").outcome for s in range(40)]
+        assert got.count("holds") >= 36, got

@@ -281,3 +281,18 @@ def test_memory_columns_cap_sliding_layers(capsys):
                  "--sliding-layers", "15"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"][0]["kv_gib"] == known == pytest.approx(
         (3 * 28589 + 15 * 512) * 2 * 256 * 4 / 2**30, rel=1e-15)
+
+
+def test_check_on_logarithmic_decay_prints_no_pts_and_no_window(tmp_path, capsys):
+    """The issue's case: delta(w) = 0.3 / ln(w + 2), windows 1..1024, 100 samples. It printed "PTS:
+    holds" and an achievable window of 2.3e6 tokens at eps = 0.01; the true window is about 1e13."""
+    rng = np.random.default_rng(0)
+    w = 2.0 ** np.arange(11)
+    tv = np.clip(0.3 / np.log(w + 2) * rng.lognormal(-0.125, 0.5, (100, w.size)), 0, 1)
+    path = tmp_path / "log.csv"
+    path.write_text("sample,window,tv\n" + "".join(f"{s},{int(x)},{float(tv[s, j])!r}\n" for s in range(100)
+                                                   for j, x in enumerate(w)))
+    assert main(["check", str(path), "--n-boot", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "PTS: holds" not in out and "GTS: holds" not in out
+    assert "eps = 0.01: window in [-, -] tokens" in out

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from validation.claims import MIN_DOCUMENTS, fit_range
+from validation.preflight import domain_label as _label
 from validation.presses import DEFAULT_PRESSES
 from validation.protocol import Protocol, curves, documents, protocol_config, run
 from validation.store import atomic_write, check_out
@@ -259,27 +260,15 @@ def synthetic_answers(eps=(1e-2, 1e-3, 1e-4), samples: int = 200) -> list[dict]:
     return rows
 
 
-def _label(domain: str) -> str:
-    return Path(domain).name if domain not in DOMAINS else domain
-
-
 def preflight(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES,
               prefixes: int = 24, prefix_length: int = 512, budgets=BUDGETS, dtype: str = "float32",
               n_boot: int = 1000, bos: str = "auto", check_model: bool = True) -> Path:
     """Every argument of `arena` checked before anything is fetched, loaded or written
     (validation.preflight): presses and their parameters, budgets, sizes, domains, the model
     path, bootstrap count and output folder. Returns the output folder."""
-    from validation import preflight as checks
+    from validation.preflight import check_run
 
-    checks.check_n_boot(n_boot)
-    if check_model:
-        checks.check_model(model)
-    if not domains:
-        raise ValueError("domains must name at least one text domain")
-    for domain in domains:
-        checks.check_domain(domain)
-    if len({_label(d) for d in domains}) != len(domains):
-        raise ValueError(f"two domains share a name: {list(domains)}")
+    check_run(model=model, domains=domains, n_boot=n_boot, check_model_spec=check_model)
     arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length, budgets=budgets,
                    dtype=dtype, bos=bos)
     return check_out(out)

@@ -55,3 +55,22 @@ def check_model(spec: str) -> None:
     from validation.models import model_source
 
     model_source(spec)
+
+
+def domain_label(domain: str) -> str:
+    """The name a domain's results go under: 'natural', 'code', or the folder / file name of a path."""
+    return domain if domain in BUILTIN_DOMAINS else Path(domain).name or str(domain)
+
+
+def check_run(*, model: str, domains, n_boot, check_model_spec: bool = True) -> None:
+    """What validate and arena share: the bootstrap count, the model spec (unless a loaded model is
+    given), at least one domain, each existing, and no two under one name."""
+    check_n_boot(n_boot)
+    if check_model_spec:
+        check_model(model)
+    if not domains:
+        raise ValueError("domains must name at least one text domain")
+    for domain in domains:
+        check_domain(domain)
+    if len({domain_label(d) for d in domains}) != len(domains):
+        raise ValueError(f"two domains share a name: {list(domains)}")

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from validation.claims import DomainData, Finding, decide
-from validation.preflight import check_n_boot
+from validation.preflight import check_run
+from validation.preflight import domain_label as _label
 from validation.protocol import Protocol, curves, documents, protocol_config, run
 from validation.store import atomic_write, check_out
 
@@ -83,26 +84,12 @@ def presets(preset: str, model: str, max_positions: int, dtype: str = "float32",
     return parts
 
 
-def _label(domain: str) -> str:
-    return domain if domain in DOMAINS else Path(domain).name or str(domain)
-
-
 def preflight(out: str | Path, *, model: str = "default", preset: str = "quick", dtype: str = "float32",
               domains=DOMAINS, n_boot: int = 1000, policies=None, modes=None, check_model: bool = True) -> Path:
     """Every argument of `validate` checked before anything is fetched, loaded or written
     (validation.preflight); returns the output folder. The preset is checked at the longest
     context a model may have (the full preset's prefixes follow the model's context)."""
-    from validation import preflight as checks
-
-    check_n_boot(n_boot)
-    if check_model:
-        checks.check_model(model)
-    if not domains:
-        raise ValueError("domains must name at least one text domain")
-    for domain in domains:
-        checks.check_domain(domain)
-    if len({_label(d) for d in domains}) != len(domains):
-        raise ValueError(f"two domains share a name: {list(domains)}")
+    check_run(model=model, domains=domains, n_boot=n_boot, check_model_spec=check_model)
     presets(preset, model, 8192, dtype, policies=policies, modes=modes)
     return check_out(out)
 

@@ -50,6 +50,7 @@ from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interva
 
 GROWTH_TOLERANCE = 0.1  # log-log slope above which a ratio counts as growing
 EXPONENT_TOLERANCE = 0.1  # relative: two exponents "meet" when their ratio lies within 10% of the target
+FLATTENING = 0.25  # PTS: the upper-half exponent may not fall more than 25% below the lower-half one
 GAPS = {"tv": ("bayes_tv", "BR_TV", "Delta_TV"), "kl_mu": ("bayes_kl_mu", "BR_mu", "Delta_mu"),
         "kl": ("bayes_kl", "BR", "Delta")}
 
@@ -191,6 +192,28 @@ def _law_verdict(claim: str, curves: Curves, name: str, label: str, split: float
                     "c": c_low, "C": c_high}), beta
 
 
+def _no_flattening(pts: Verdict, bend: Interval) -> Verdict:
+    """PTS, an upper power law, also needs the local exponent not to fall toward zero over the
+    measured windows: a sub-polynomial (logarithmic) decay extrapolates better than a geometric one
+    and still exceeds every power law eventually. bend = exponent on the upper half of the measured
+    windows (log scale) over the lower half's: a power law has 1, a curve that steepens (a bend, or
+    TV saturating near 1 at small windows) more, a flattening one less (0.3 / ln(w + 2) on 1..1024:
+    about 0.7). The whole measured range is used, not the fit range: its halves span twice the
+    decades, so the test has the power to pass a power law at the quick preset's size. PTS fails when the whole interval lies below 1 - FLATTENING, and cannot hold unless the
+    whole interval lies above it."""
+    numbers = {**pts.numbers, "bend": bend.estimate, "bend_low": bend.low, "bend_high": bend.high}
+    floor = 1 - FLATTENING
+    text = (f"local exponent, upper over lower half of the measured windows = {bend.estimate:.3g} [{bend.low:.3g}, "
+            f"{bend.high:.3g}]")
+    if pts.outcome == HOLDS and bend.high < floor:
+        return Verdict("PTS", FAILS, f"{pts.reason}; but {text}: the decay flattens (sub-polynomial), so no power law "
+                       "bounds it asymptotically", pts.interval, numbers)
+    if pts.outcome == HOLDS and bend.low < floor:
+        return Verdict("PTS", INCONCLUSIVE, f"{pts.reason}; but {text}: the exponent may be falling toward 0 "
+                       "(sub-polynomial decay not excluded)", pts.interval, numbers)
+    return Verdict("PTS", pts.outcome, f"{pts.reason}; {text}", pts.interval, numbers)
+
+
 def _growth_verdict(claim: str, label: str, slope: Interval, **numbers: Any) -> Verdict:
     return decide_interval(claim, slope.low, slope.high, holds_within=(-np.inf, GROWTH_TOLERANCE),
                            reason=f"log-log slope of {label} over the fit range (a constant exists when "
@@ -249,14 +272,22 @@ def check_assumptions(
     delta = curves.mean("tv")
     law = compare_laws(w, delta, split)
     pts, alpha = _law_verdict("PTS", curves, "tv", "delta", split, **boot, fit_range=fit_range)
+    measured = measured_windows(curves)
+    pts = _no_flattening(pts, bend_interval(curves, "tv", fit_range=(measured[0], measured[-1]), **boot))
+    gts_numbers = {"rho": law.geometric.rho, "C": law.geometric.C}
     if alpha.high <= 0:  # neither law: delta does not decay
         gts = Verdict("GTS", FAILS, f"delta does not decay over the fit range (exponent interval [{alpha.low:.3g}, "
-                      f"{alpha.high:.3g}]): no geometric decay either", pts.interval,
-                      {"rho": law.geometric.rho, "C": law.geometric.C})
-    else:
-        gts = Verdict("GTS", {HOLDS: FAILS, FAILS: HOLDS, INCONCLUSIVE: INCONCLUSIVE}[pts.outcome],
-                      f"delta(w) ~ {law.geometric.C:.3g} {law.geometric.rho:.4f}^w; the mirror of PTS", pts.interval,
-                      {"rho": law.geometric.rho, "C": law.geometric.C})
+                      f"{alpha.high:.3g}]): no geometric decay either", pts.interval, gts_numbers)
+    elif pts.interval is None:
+        gts = Verdict("GTS", INCONCLUSIVE, "the laws cannot be compared by extrapolation", None, gts_numbers)
+    else:  # decided on the same extrapolation interval as PTS, not as PTS's mirror: a flattening curve is neither
+        low, high = pts.interval
+        outcome = HOLDS if high < 0 else FAILS if low > 0 else INCONCLUSIVE
+        why = {HOLDS: "the geometric law extrapolates better on every part of the interval",
+               FAILS: "the power law extrapolates better on every part of the interval",
+               INCONCLUSIVE: "the interval contains 0: the data cannot tell the laws apart"}[outcome]
+        gts = Verdict("GTS", outcome, f"delta(w) ~ {law.geometric.C:.3g} {law.geometric.rho:.4f}^w; log(geometric/power "
+                      f"extrapolation error) in [{low:.3g}, {high:.3g}]: {why}", pts.interval, gts_numbers)
     verdicts = [pts, gts]
 
     tv_panel = curves.panel("tv")

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from tests.validation.test_protocol import corpus_dir  # noqa: F401 - the shared corpus fixture
 from tests.validation.tiny import BOS, tiny_model
 from validation.corpora import folder_corpus
 from validation.measure import Engine

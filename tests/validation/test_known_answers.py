@@ -45,7 +45,7 @@ def rates(draws: int, seed0: int = 100) -> dict[str, tuple[int, int]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
-DECISIVE = ("power_law", "alpha_tv", "position_ablation", "recency_vs_random", "recency_two_orders",
+DECISIVE = ("alpha_tv", "position_ablation", "recency_vs_random", "recency_two_orders",
             "propagating_sliding_evict", "power_law (geometric HMM)")  # decided on nearly every draw at n = 32
 
 
@@ -53,6 +53,9 @@ def test_wrong_verdicts_are_at_most_five_percent_over_100_draws():
     measured = rates(100)
     assert all(w <= 5 for w, _ in measured.values()), measured
     assert all(measured[name][1] <= 5 for name in DECISIVE), measured  # and they have power
+    # power_law also checks that the local exponent does not fall (sub-polynomial decay): at 32
+    # documents of one target each that costs power (26 of 100 inconclusive when it came in)
+    assert measured["power_law"][1] <= 40, measured
 
 
 @pytest.mark.slow

@@ -20,18 +20,6 @@ from validation.store import ResultStore
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    rng = np.random.default_rng(0)
-    words = ["alpha", "beta", "gamma", "delta", "window", "cache", "token", "model", "law", "bound"]
-    for i in range(12):
-        text = " ".join(rng.choice(words, size=400)) + "\n"
-        (folder / f"doc{i:02d}.txt").write_text(text)
-    (folder / "short.txt").write_text("too short\n")
-    return folder
-
-
 def run_tiny(corpus_dir, out, *extra):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, str(ROOT / "tests/validation/run_tiny.py"), str(corpus_dir), str(out), *extra],

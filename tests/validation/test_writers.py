@@ -18,16 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ROWS = [{"doc": "a", "budget": 2, "tv": 0.1}]
 
 
-@pytest.fixture(scope="module")
-def corpus_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    rng = np.random.default_rng(0)
-    words = ["alpha", "beta", "gamma", "delta", "window", "cache", "token", "model", "law", "bound"]
-    for i in range(12):
-        (folder / f"doc{i:02d}.txt").write_text(" ".join(rng.choice(words, size=400)) + "\n")
-    return folder
-
-
 def writer(corpus_dir, out):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, str(ROOT / "tests/validation/run_tiny.py"), str(corpus_dir), str(out)],
