@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from wzbounds.assumptions import EXPONENT_TOLERANCE, check_assumptions
+from wzbounds.claims import faster_decay
 from wzbounds.curves import Curves
 from wzbounds.fit import Interval, asymptotic_range, cluster_bootstrap, fitted_exponents, fitted_laws, resampled_means
 from wzbounds.memory import GIB, KVGeometry
@@ -311,11 +312,12 @@ def _claims(data: DomainData, kv: KVGeometry, context: int, boot: dict
     yield "recency_two_orders", STATEMENTS["recency_two_orders"], top, recency("recency_two_orders", TWO_ORDERS)
     yield "bound_prediction", STATEMENTS["bound_prediction"], rng, bound_prediction
     yield "theta_band", STATEMENTS["theta_band"], rng, theta_band
+    grid = asymptotic_range(pres.windows)
     for label, curves in data.propagating.items():
         name = f"propagating_{label.replace('-', '_')}"
-        statement = f"{label} decays faster than the suffix-only window (exponent ratio > 1): beats the Theta scaling"
-        yield name, statement, rng, (lambda c=curves, n=name, lab=label: _greater(
-            n, _exponent_ratio(c, "tv", pres, "tv", rng, boot), 1.0, f"alpha({lab}) / alpha(sliding recompute)"))
+        statement = (f"{label} decays faster than the suffix-only window: a larger exponent on two decades of "
+                     "budgets, and better at the top one (wzbounds.claims.faster_decay)")
+        yield name, statement, grid, (lambda c=curves, n=name: _renamed(n, faster_decay(pres, c, **boot)))
 
 
 def _prediction(pres: Curves, rng: tuple[float, float], boot: dict) -> Verdict:

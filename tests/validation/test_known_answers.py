@@ -46,7 +46,7 @@ def rates(draws: int, seed0: int = 100) -> dict[str, tuple[int, int]]:
 
 
 DECISIVE = ("alpha_tv", "position_ablation", "recency_vs_random", "recency_two_orders",
-            "propagating_sliding_evict", "power_law (geometric HMM)")  # decided on nearly every draw at n = 32
+            "power_law (geometric HMM)")  # decided on nearly every draw at n = 32
 
 
 def test_wrong_verdicts_are_at_most_five_percent_over_100_draws():
@@ -56,6 +56,9 @@ def test_wrong_verdicts_are_at_most_five_percent_over_100_draws():
     # power_law also checks that the local exponent does not fall (sub-polynomial decay): at 32
     # documents of one target each that costs power (26 of 100 inconclusive when it came in)
     assert measured["power_law"][1] <= 40, measured
+    # faster_decay needs two decades of budgets; the quick grid 1..64 spans 1.8: inconclusive by rule
+    # (its power is measured on 1..1024 in tests/test_claims.py)
+    assert measured["propagating_sliding_evict"][1] == 100, measured
 
 
 @pytest.mark.slow
