@@ -212,3 +212,18 @@ def test_pts_never_holds_on_logarithmic_decay_and_holds_on_power_laws():
     for f in (lambda w: 0.8 * w**-0.4, lambda w: 0.8 * (w + 4) ** -0.4):
         got = [check_assumptions(_documents(f, s), n_boot=300, seed=s).verdict("PTS").outcome for s in range(40)]
         assert got.count("holds") >= 36, got
+
+
+def test_the_report_says_how_its_fit_range_was_chosen_and_what_it_left_out():
+    """At the two largest windows one sample of 60 carries the mean (a heavy tail, as on the renewal
+    HMM): those windows are left out of the fit, and the report says which and why. Fewer than 3
+    windows: one clear error."""
+    tv = np.tile(0.5 * W**-0.5, (60, 1)) * np.random.default_rng(0).lognormal(0, 0.1, (60, W.size))
+    tv[1:, -2:] = 1e-6
+    report = check_assumptions(Curves(W, tv), n_boot=100)
+    assert report.fit_range[1] == 256.0
+    assert "upper half, on the log scale" in report.fit_note
+    assert "windows 512..1024 left out" in report.fit_note and "20%" in report.fit_note
+    assert report.fit_note in report.to_text()
+    with pytest.raises(ValueError, match="at least 3 windows"):
+        check_assumptions(Curves(W[:2], np.full((5, 2), 0.5)), n_boot=100)

@@ -42,7 +42,7 @@ from wzbounds._checks import in_unit_half_open
 from wzbounds._output import jsonable
 from wzbounds.bounds import SUFFIX_ONLY, WindowBound
 from wzbounds.curves import Curves
-from wzbounds.fit import (Interval, LawComparison, asymptotic_range, bend_interval, compare_laws, exponent_interval,
+from wzbounds.fit import (MAX_RELATIVE_ERROR, Interval, LawComparison, asymptotic_range, bend_interval, compare_laws, exponent_interval,
                           exponent_ratio_interval, growth_interval, in_fit_range, law_preference_interval,
                           measured_windows)
 from wzbounds.laws import GeometricLaw, PowerLaw
@@ -108,6 +108,7 @@ class AssumptionReport:
     band_lower: NDArray[np.float64] | None
     band_upper: NDArray[np.float64] | None
     band_notes: tuple[str, ...]
+    fit_note: str = ""  # how the fit range was chosen, and which windows were left out and why
 
     def verdict(self, hypothesis: str) -> Verdict:
         for v in self.verdicts:
@@ -126,6 +127,7 @@ class AssumptionReport:
             "windows": self.windows,
             "n_samples": self.n_samples,
             "fit_range": list(self.fit_range),
+            "fit_note": self.fit_note,
             "delta": self.delta,
             "tv_law": asdict(self.tv_law),
             "alpha_tv": self.alpha.to_dict(),
@@ -143,6 +145,7 @@ class AssumptionReport:
         lines = [
             f"{self.n_samples} samples, windows {self.windows[0]:g}..{self.windows[-1]:g} ({self.windows.size} points); "
             f"exponents fitted on [{self.fit_range[0]:g}, {self.fit_range[1]:g}]",
+            *([f"  ({self.fit_note})"] if self.fit_note else []),
             f"alpha_TV = {a.estimate:.4f}  [{a.low:.4f}, {a.high:.4f}] ({a.level:.0%} cluster bootstrap)",
         ]
         for v in self.verdicts:
@@ -265,14 +268,25 @@ def check_assumptions(
     """
     eps = in_unit_half_open("eps", np.atleast_1d(np.asarray(eps, dtype=np.float64)))
     w = curves.windows
-    fit_range = (asymptotic_range(measured_windows(curves)) if fit_range is None
-                 else (float(fit_range[0]), float(fit_range[1])))
+    if w.size < 3:
+        raise ValueError(f"the checker needs at least 3 windows to fit and compare laws; got {w.size}")
+    measured = measured_windows(curves)
+    if fit_range is None:
+        fit_range = asymptotic_range(measured)
+        fit_note = "the upper half, on the log scale, of the windows whose mean TV is measured to " \
+                   f"{MAX_RELATIVE_ERROR:.0%} relative standard error"
+        if measured.size < w.size:
+            fit_note += (f"; windows {w[measured.size]:g}..{w[-1]:g} left out: their mean's relative standard error "
+                         f"exceeds {MAX_RELATIVE_ERROR:.0%} (a few samples carry it)")
+        if fit_range == (float(measured[0]), float(measured[-1])):
+            fit_note += "; every measured window, since the upper half holds fewer than 3"
+    else:
+        fit_range, fit_note = (float(fit_range[0]), float(fit_range[1])), "the fit range given"
     boot = {"n_boot": n_boot, "level": level, "seed": seed}
     keep = in_fit_range(w, fit_range)
     delta = curves.mean("tv")
     law = compare_laws(w, delta, split)
     pts, alpha = _law_verdict("PTS", curves, "tv", "delta", split, **boot, fit_range=fit_range)
-    measured = measured_windows(curves)
     pts = _no_flattening(pts, bend_interval(curves, "tv", fit_range=(measured[0], measured[-1]), **boot))
     gts_numbers = {"rho": law.geometric.rho, "C": law.geometric.C}
     if alpha.high <= 0:  # neither law: delta does not decay
@@ -323,7 +337,7 @@ def check_assumptions(
     lower, upper, notes = _windows(curves, pts, gts, law, alpha, gap_intervals["tv"],
                                    next(v for v in verdicts if v.claim == "BR_TV"), fit_range, eps)
     return AssumptionReport(w, curves.n_samples, fit_range, delta, law, alpha, tuple(verdicts), tuple(rows), eps,
-                            lower, upper, tuple(notes))
+                            lower, upper, tuple(notes), fit_note)
 
 
 def _exponent_rows(curves: Curves, pts: Verdict, reg: Verdict, alpha: Interval,
