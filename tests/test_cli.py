@@ -296,3 +296,15 @@ def test_check_on_logarithmic_decay_prints_no_pts_and_no_window(tmp_path, capsys
     out = capsys.readouterr().out
     assert "PTS: holds" not in out and "GTS: holds" not in out
     assert "eps = 0.01: window in [-, -] tokens" in out
+
+
+def test_check_reports_alpha_on_every_range_of_a_decade_with_intervals(tmp_path, capsys):
+    w = 2.0 ** np.arange(0, 8)
+    path = tmp_path / "c.csv"
+    rng = np.random.default_rng(0)
+    rows = "".join(f"{s},{int(x)},{float(min(1.0, 0.5 * x ** -0.4 * rng.lognormal(0, 0.2)))!r}\n" for s in range(20) for x in w)
+    path.write_text("sample,window,tv\n" + rows)
+    assert main(["check", str(path), "--json", "--n-boot", "100"]) == 0
+    ranges = json.loads(capsys.readouterr().out)["alpha_by_range"]
+    assert len(ranges["local_slopes"]) == 7 and {(r["from"], r["to"]) for r in ranges["fit_ranges"]} >= {(1, 128)}
+    assert all(r["low"] <= r["estimate"] <= r["high"] for r in ranges["fit_ranges"])

@@ -30,6 +30,7 @@ from wzbounds.claims import faster_decay
 from wzbounds.curves import Curves
 from wzbounds.fit import Interval, asymptotic_range, cluster_bootstrap, fitted_exponents, fitted_laws, resampled_means
 from wzbounds.memory import GIB, KVGeometry
+from wzbounds.ranges import local_slopes, range_exponents
 from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
 
 MIN_DOCUMENTS = 8
@@ -114,14 +115,6 @@ def _mean_ratio(top: np.ndarray, bottom: np.ndarray, boot: dict) -> Interval:
     """E top / E bottom over paired resamples of the documents (one column)."""
     return cluster_bootstrap(top.shape[0], lambda rows: resampled_means(top[:, None], rows)[:, 0]
                              / resampled_means(bottom[:, None], rows)[:, 0], **boot)
-
-
-def local_slopes(curves: Curves, name: str = "tv") -> list[dict[str, float]]:
-    """-d log E[name] / d log w between consecutive budgets: where the exponent bends."""
-    w, m = curves.windows, curves.mean(name)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = -np.diff(np.log(m)) / np.diff(np.log(w))
-    return [{"from": float(a), "to": float(b), "slope": float(v)} for a, b, v in zip(w[:-1], w[1:], s)]
 
 
 def _renamed(claim: str, v: Verdict, **numbers: Any) -> Verdict:
@@ -213,7 +206,8 @@ def _claims(data: DomainData, kv: KVGeometry, context: int, boot: dict
         iv = alpha()
         bend = cache["bend"]
         return _greater("alpha_tv", iv, 0.0, "alpha_TV (positions preserved)",
-                        bend=bend.to_dict(), local_slopes=local_slopes(pres))
+                        bend=bend.to_dict(), local_slopes=[r.to_dict() for r in local_slopes(pres, **boot)],
+                        fit_ranges=[r.to_dict() for r in range_exponents(pres, **boot)])
 
     def position_ablation():
         if data.reindexed is None:

@@ -249,14 +249,19 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
     lines += ["", "## This run beside the paper", "", f"| quantity | domain | this run ({m['name']}) | paper ({PAPER['model']}) |",
               "|---|---|---|---|"]
     lines += [f"| {q} | {d} | {a} | {b} |" for q, d, a, b in _paper_rows(report)]
-    slopes = [(c["domain"], c["numbers"]["local_slopes"]) for c in report["checks"]
-              if c["name"] == "alpha_tv" and "local_slopes" in c["numbers"]]
-    if slopes:
-        lines += ["", "## Where the exponent bends", "", "Local slopes -d log delta / d log w between consecutive "
-                  "budgets (a single power law has one slope throughout):", "",
-                  "| domain | " + " | ".join(f"{s['from']:g}-{s['to']:g}" for s in slopes[0][1]) + " |",
-                  "|---|" + "---|" * len(slopes[0][1])]
-        lines += [f"| {d} | " + " | ".join(f"{s['slope']:.3f}" for s in row) + " |" for d, row in slopes]
+    alphas = [c for c in report["checks"] if c["name"] == "alpha_tv" and "local_slopes" in c["numbers"]]
+    if alphas:
+        lines += ["", "## Where the exponent bends", "", "alpha_TV fitted on every sub-range of the budgets spanning "
+                  "at least one decade, and the local slopes -d log delta / d log w between consecutive budgets, "
+                  "each with its 95% interval (a single power law has one slope throughout; the verdict above uses "
+                  "the preset's fit range):", "", "| domain | budgets | alpha_TV | interval |", "|---|---|---|---|"]
+        for c in alphas:
+            for r in c["numbers"].get("fit_ranges", []):
+                lines.append(f"| {c['domain']} | {r['from']:g}..{r['to']:g} | {r['estimate']:.3f} | "
+                             f"[{r['low']:.3f}, {r['high']:.3f}] |")
+            for r in c["numbers"]["local_slopes"]:
+                lines.append(f"| {c['domain']} | {r['from']:g}-{r['to']:g} (local) | {r['estimate']:.3f} | "
+                             f"[{r['low']:.3f}, {r['high']:.3f}] |")
     lines += ["", "## Figures", ""]
     for name, caption in figures.items():
         lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]

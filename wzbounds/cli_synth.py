@@ -20,6 +20,7 @@ from wzbounds._output import CliError, jsonable
 from wzbounds.assumptions import AssumptionReport, check_assumptions
 from wzbounds.curves import Curves, read_csv
 from wzbounds.fit import compare_laws, exponent_interval, plot_fits
+from wzbounds.ranges import local_slopes, range_exponents
 from wzbounds.sources import SOURCES, ExactCurves, make_source
 
 SYNTH_EXAMPLES = """\
@@ -127,12 +128,25 @@ def _plot(path: str, curves: Curves, report: AssumptionReport, title: str, exact
         plt.close(fig)
 
 
+def _ranges(curves: Curves, args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
+    """alpha_TV on every sub-range of at least one decade, and the local slopes, with intervals."""
+    boot = {"n_boot": args.n_boot, "seed": args.seed}
+    return {"fit_ranges": [r.to_dict() for r in range_exponents(curves, **boot)],
+            "local_slopes": [r.to_dict() for r in local_slopes(curves, **boot)]}
+
+
 def _print(args: argparse.Namespace, payload: dict[str, Any], report: AssumptionReport, head: list[str]) -> None:
     if args.json:
         print(json.dumps(jsonable(payload), indent=2))
         return
     print("\n".join(head))
     print(report.to_text())
+    rows = payload["alpha_by_range"]
+    if rows["fit_ranges"] or rows["local_slopes"]:
+        print("alpha_TV by fit range (every sub-range of at least one decade), then local slopes:")
+        for kind, items in (("fit", rows["fit_ranges"]), ("local", rows["local_slopes"])):
+            for r in items:
+                print(f"  {kind:>5} {r['from']:g}..{r['to']:g}: {r['estimate']:.4f} [{r['low']:.4f}, {r['high']:.4f}]")
 
 
 def cmd_synth(args: argparse.Namespace) -> None:
@@ -150,6 +164,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
         "exact": {"delta": exact.delta, "Delta": exact.Delta, "Delta_TV": exact.Delta_TV, "R": exact.reg_ratio},
         "sampled_means": {n: curves.mean(n) for n in curves.available()},
         "fits": _curve_fits(curves, args.n_boot, args.seed, report.fit_range),
+        "alpha_by_range": _ranges(curves, args),
         "assumptions": report.to_dict(),
     }
     head = [f"source {args.source} {source.parameters}", f"truth: {source.truth.law} law; {source.truth.notes}"]
@@ -168,7 +183,7 @@ def cmd_check(args: argparse.Namespace) -> None:
     if args.plot:
         _plot(args.plot, curves, report, Path(args.curves).name, n_boot=args.n_boot, seed=args.seed)
     payload = {"file": args.curves, "fits": _curve_fits(curves, args.n_boot, args.seed, report.fit_range),
-               "assumptions": report.to_dict()}
+               "alpha_by_range": _ranges(curves, args), "assumptions": report.to_dict()}
     _print(args, payload, report, [f"curves from {args.curves}: {', '.join(curves.available())}"])
 
 
