@@ -30,8 +30,9 @@ def files(tmp_path_factory):
     (root / "latin1").mkdir()
     (root / "latin1" / "a.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
     (root / "broken.gguf").write_bytes(b"GGUF" + b"\x00" * 32)
-    (root / "curves.csv").write_text("sample,window,tv\n0,1,0.5\n0,2,0\n")
-    (root / "zeros.csv").write_text("sample,window,tv\n0,1,0\n0,2,0\n")
+    (root / "curves.csv").write_text("sample,window,tv\n0,1,0.5\n0,2,0\n0,4,0.2\n")
+    (root / "zeros.csv").write_text("sample,window,tv\n0,1,0\n0,2,0\n0,4,0\n")
+    (root / "two-windows.csv").write_text("sample,window,tv\n0,1,0.5\n0,2,0.4\n1,1,0.6\n1,2,0.3\n")
     (root / "nonutf8.csv").write_bytes(b"sample,window,tv\n0,1,\xff\n")
     (root / "a-file").write_text("x")
     other = root / "other-run"
@@ -60,6 +61,7 @@ CLI_CASES = [
     ("curves with zeros", ["check", "{zeros.csv}", "--n-boot", "20"], "finite and > 0 to fit in log space"),
     ("empty curve column", ["check", "{curves.csv}", "--n-boot", "20"], "finite and > 0 to fit in log space"),
     ("non-UTF-8 curves", ["check", "{nonutf8.csv}"], "is not UTF-8"),
+    ("curves on two windows", ["check", "{two-windows.csv}"], "needs at least 3 windows"),
     ("missing curves file", ["check", "{missing.csv}"], "does not exist"),
     ("unknown policy", ["measure", "--policy", "lru", "--out", "{out}"], "unknown policy 'lru'"),
     ("unknown mode", ["measure", "--mode", "replay", "--out", "{out}"], "modes must be a non-empty selection"),
