@@ -124,6 +124,7 @@ examples:
   wzbounds validate --standard --out standard/              # every policy and mode, < 1 hour on 2 cores
   wzbounds validate --full --model ./Qwen2.5-0.5B --device cuda --out qwen-full/
   wzbounds validate --model ./gemma-3-270m.gguf --domain ./my-texts/ --policy snapkv:window=16 --out mine/
+  wzbounds validate --bos always --out with-sink/          # every context starts with the BOS token
 Re-running the same command resumes the measurements and rewrites the report.
 """
 
@@ -140,17 +141,18 @@ def cmd_validate(args: argparse.Namespace) -> None:
     domains = tuple(args.domain) if args.domain else DOMAINS
     modes = _csv(args.mode) if args.mode else None
     preflight(args.out, model=args.model, preset=preset, dtype=args.dtype, domains=domains, n_boot=args.n_boot,
-              policies=policies, modes=modes)
+              policies=policies, modes=modes, bos=args.bos)
     check_device(args.device)
     if args.dry_run:
-        for part, protocol in presets(preset, args.model, 8192, args.dtype, policies=policies, modes=modes).items():
+        for part, protocol in presets(preset, args.model, 8192, args.dtype, policies=policies, modes=modes,
+                                      bos=args.bos).items():
             print(f"dry run: {part}: {_plan(protocol)} (each of {', '.join(domains)})")
         print(f"dry run: report into {args.out}; arguments checked, nothing fetched, loaded or written")
         return
     resolve_device(args.device)
     lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     report = validate(args.out, model=args.model, preset=preset, lm=lm, n_boot=args.n_boot, domains=domains,
-                      policies=policies, modes=modes, progress=not args.quiet)
+                      policies=policies, modes=modes, bos=args.bos, progress=not args.quiet)
     for c in report["checks"]:
         iv = "" if c["interval"] is None else f"[{c['interval'][0]:.3g}, {c['interval'][1]:.3g}]"
         print(f"{c['domain']:>8}  {c['name']:<28} {c['verdict']:<12} {iv}")
@@ -178,6 +180,9 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--policy", action="append", help="policies (with hyperparameters) instead of the preset's; "
                    "the sliding window is always measured")
     p.add_argument("--mode", help="modes instead of the preset's, comma-separated: recompute, evict, online")
+    p.add_argument("--bos", default="auto", choices=("auto", "always", "never"),
+                   help="a BOS token first in every context, outside the budget: auto = when the tokenizer adds "
+                   "one (the embedded SmolLM2 adds none), always = the tokenizer's BOS token, never")
     _runtime_options(p)
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--out", required=True, help="output folder (resumed if it exists)")

@@ -46,8 +46,9 @@ def _powers(top: int, bottom: int = 1) -> tuple[int, ...]:
 
 
 def presets(preset: str, model: str, max_positions: int, dtype: str = "float32", *, policies=None,
-            modes=None) -> dict[str, Protocol]:
-    """The protocols of a preset by part name ("main", and "online" when online is measured)."""
+            modes=None, bos: str = "auto") -> dict[str, Protocol]:
+    """The protocols of a preset by part name ("main", and "online" when online is measured); `bos`
+    as in `Protocol` (auto, always, never)."""
     if preset == "quick":
         main = Protocol(model=model, policies=("sliding", "sink", "random", "heavy"), modes=("recompute", "evict"),
                         positions=("preserved", "reindexed"), reindex=("sliding",), budgets=_powers(64),
@@ -76,6 +77,7 @@ def presets(preset: str, model: str, max_positions: int, dtype: str = "float32",
             raise ValueError(f"modes must be among recompute, evict, online; got {bad}")
         main = replace(main, modes=tuple(dict.fromkeys(("recompute", *(m for m in modes if m != "online")))))
         wants_online = "online" in modes
+    main = replace(main, bos=bos)
     parts = {"main": main}
     static = tuple(p for p in main.policies if main.policy(p).static_online)
     if wants_online and static:
@@ -85,31 +87,35 @@ def presets(preset: str, model: str, max_positions: int, dtype: str = "float32",
 
 
 def preflight(out: str | Path, *, model: str = "default", preset: str = "quick", dtype: str = "float32",
-              domains=DOMAINS, n_boot: int = 1000, policies=None, modes=None, check_model: bool = True) -> Path:
+              domains=DOMAINS, n_boot: int = 1000, policies=None, modes=None, bos: str = "auto",
+              check_model: bool = True) -> Path:
     """Every argument of `validate` checked before anything is fetched, loaded or written
     (validation.preflight); returns the output folder. The preset is checked at the longest
     context a model may have (the full preset's prefixes follow the model's context)."""
     check_run(model=model, domains=domains, n_boot=n_boot, check_model_spec=check_model)
-    presets(preset, model, 8192, dtype, policies=policies, modes=modes)
+    presets(preset, model, 8192, dtype, policies=policies, modes=modes, bos=bos)
     return check_out(out)
 
 
 def validate(out: str | Path, *, model: str = "default", preset: str = "quick", device: str = "auto",
              dtype: str = "float32", domains=DOMAINS, n_boot: int = 1000, lm=None, corpora=None,
-             policies=None, modes=None, progress: bool = True) -> dict:
+             policies=None, modes=None, bos: str = "auto", progress: bool = True) -> dict:
     """Run (or resume) the measurements, decide every claim, write the report; returns report.json's content.
 
     domains: "natural", "code" or paths to the user's own texts (a file or a folder); corpora:
-    {domain: Corpus} to use instead of loading them."""
+    {domain: Corpus} to use instead of loading them; bos: "auto" (a BOS first in every context when
+    the tokenizer adds one), "always" (the tokenizer's BOS in any case: a sink every policy keeps),
+    "never"."""
     from validation.masks import AttentionLayout
     from validation.models import load_model
     from validation.report import write_report
 
     out = preflight(out, model=model, preset=preset, dtype=dtype, domains=domains, n_boot=n_boot,
-                    policies=policies, modes=modes, check_model=lm is None)
+                    policies=policies, modes=modes, bos=bos, check_model=lm is None)
     started = time.time()
     lm = lm or load_model(model, device=device, dtype=dtype)
-    parts = presets(preset, model, lm.max_positions, lm.dtype, policies=policies, modes=modes)
+    parts = presets(preset, model, lm.max_positions, lm.dtype, policies=policies, modes=modes, bos=bos)
+    bos_id = lm.bos_token(bos)  # "always" with no BOS token: one line, before anything is written
     labels = {_label(d): d for d in domains}
     for label, domain in labels.items():  # every part's folder, before the first is measured
         for part, protocol in parts.items():
@@ -125,7 +131,10 @@ def validate(out: str | Path, *, model: str = "default", preset: str = "quick", 
     window = AttentionLayout.of(lm.model.config).sliding_window
     report = {
         "model": {"name": lm.name, "source": lm.source, "spec": model, "dtype": lm.dtype, "device": str(lm.device),
-                  "kv_bytes_per_token": lm.kv.bytes_per_token, "kv_layout": lm.kv.describe(), "bos": lm.bos, "max_positions": lm.max_positions,
+                  "kv_bytes_per_token": lm.kv.bytes_per_token, "kv_layout": lm.kv.describe(),
+                  "bos": lm.bos if bos == "auto" else (f"BOS (id {bos_id}) put first in every context (--bos always)"
+                                                       if bos_id is not None else "no BOS (--bos never)"),
+                  "max_positions": lm.max_positions,
                   "sliding_window": window},
         "preset": preset,
         "protocols": {part: {**asdict(p), "hyperparameters": p.hyperparameters()} for part, p in parts.items()},

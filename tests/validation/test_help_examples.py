@@ -24,7 +24,7 @@ def measured(tmp_path_factory):
     from validation.corpora import folder_corpus
     from validation.protocol import run
 
-    texts = tmp_path_factory.mktemp("texts")
+    texts = tmp_path_factory.mktemp("help-example-texts")
     for i in range(12):
         (texts / f"t{i}.txt").write_text(" ".join(["a", "cache", "keeps", "window", "tokens"][j % 5] for j in range(i,
                                                                                                                 i + 400)))

@@ -23,7 +23,7 @@ def write_texts(folder, seed, n=12, words=5000):
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
-    corpus = write_texts(tmp_path_factory.mktemp("texts"), 1)
+    corpus = write_texts(tmp_path_factory.mktemp("validate-texts"), 1)
     out = tmp_path_factory.mktemp("report")
     validate(out, lm=tiny_model(layers=2), corpora={"natural": corpus, "code": corpus}, n_boot=200, progress=False)
     return out
@@ -74,7 +74,7 @@ def test_a_second_run_resumes_without_measuring_again(report_dir, monkeypatch):
         raise AssertionError("measured again")
 
     monkeypatch.setattr(measure.Engine, "context", refuse)
-    corpus = folder_corpus(next(report_dir.parent.glob("texts*")))
+    corpus = folder_corpus(next(report_dir.parent.glob("validate-texts*")))
     validate(report_dir, lm=tiny_model(layers=2), corpora={"natural": corpus, "code": corpus}, n_boot=100,
              progress=False)
 
@@ -121,3 +121,19 @@ def test_user_domains_policies_and_modes(tmp_path):
     assert report["protocols"]["main"]["hyperparameters"]["snapkv:window=4"] == {"policy": "snapkv", "window": 4,
                                                                                   "kernel": 5}
     assert {c["name"] for c in report["checks"]} >= {"propagating_snapkv:window=4_evict", "alpha_tv"}
+
+
+def test_bos_rule_reaches_every_part_and_the_report(tmp_path):
+    """--bos never on a tokenizer that adds a BOS: every part is measured without it, and the report
+    says so; --bos always on a tokenizer with no BOS token is one error before anything is written."""
+    corpus = write_texts(tmp_path / "texts", 4)
+    report = validate(tmp_path / "out", lm=tiny_model(bos=True), corpora={"natural": corpus}, domains=("natural",),
+                      modes=("recompute",), policies=("sink",), bos="never", n_boot=50, progress=False)
+    assert report["protocols"]["main"]["bos"] == "never" and report["model"]["bos"] == "no BOS (--bos never)"
+    config = json.loads((tmp_path / "out" / "measure" / "natural" / "main" / "manifest.json").read_text())["config"]
+    assert config["bos"] == "never" and config["bos_token"] is None
+    assert "no BOS (--bos never)" in (tmp_path / "out" / "report.md").read_text()
+    with pytest.raises(ValueError, match="has no BOS token"):
+        validate(tmp_path / "other", lm=tiny_model(), corpora={"natural": corpus}, domains=("natural",),
+                 bos="always", n_boot=50, progress=False)
+    assert not (tmp_path / "other").exists()
