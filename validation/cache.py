@@ -45,22 +45,21 @@ def sha256_of(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def file_lock(path: Path, *, wait: bool = True, shared: bool = False) -> Iterator[None]:
-    """Hold an advisory lock on `path` (created if missing) for the `with` block.
-
-    wait=False raises BlockingIOError at once when another process holds it.
-    The lock goes with the process: a killed holder never leaves it taken.
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `path` (created if missing) for the `with` block, waiting
+    for any other holder. The lock goes with the process: a killed holder never leaves it taken.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def _lock_path(target: Path) -> Path:
+def lock_path(target: Path) -> Path:
+    """The lock file guarding the building of `target`: .NAME.lock beside it."""
     return target.with_name(f".{target.name}.lock")
 
 
@@ -68,7 +67,7 @@ def cached_file(target: Path, digest: str, build: Callable[[Path], None], what: 
     """`target`, verified against `digest`; built first (by `build(tmp)` writing a temporary
     file, then renamed into place) when missing or when its digest does not match."""
     try:
-        with file_lock(_lock_path(target)):
+        with file_lock(lock_path(target)):
             if target.is_file() and sha256_of(target) == digest:
                 return target
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
@@ -105,7 +104,7 @@ def cached_folder(target: Path, build: Callable[[Path], None], what: str) -> Pat
     """`target`, a folder verified against its digest list; built first (by `build(tmp)` filling
     a temporary folder, then renamed into place) when missing or when it fails verification."""
     try:
-        with file_lock(_lock_path(target)):
+        with file_lock(lock_path(target)):
             if folder_verifies(target):
                 return target
             tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from validation.cache import file_lock, sha256_of
+from validation.cache import file_lock, lock_path, sha256_of
 from wzbounds._output import CliError
 
 
@@ -81,7 +81,7 @@ def fetch(artifact: Artifact) -> Path:
     target = folder / artifact.filename
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with file_lock(folder / f".{artifact.filename}.lock"):
+        with file_lock(lock_path(target)):
             if target.is_file():
                 return verify(target, artifact.sha256, artifact.name)
             with tempfile.TemporaryDirectory(dir=folder, prefix=".fetch-") as tmp:

@@ -69,9 +69,13 @@ def check_out(out: str | Path, config: dict[str, Any] | None = None) -> Path:
         recorded = read_manifest(manifest)["config"]
         diff = sorted(k for k in config if k in recorded and json.loads(json.dumps(config[k])) != recorded[k])
         if diff:
-            raise ValueError(f"results folder {root} holds a run with another configuration "
-                             f"(differs in: {', '.join(diff)}); use another --out rather than mixing them")
+            raise _another_configuration(root, diff)
     return root
+
+
+def _another_configuration(root: Path, diff: list[str]) -> ValueError:
+    return ValueError(f"results folder {root} holds a run with another configuration "
+                      f"(differs in: {', '.join(diff)}); use another --out rather than mixing them")
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -184,8 +188,7 @@ class ResultStore:
         if manifest["config"] != self.config:
             diff = sorted(k for k in set(manifest["config"]) | set(self.config)
                           if manifest["config"].get(k) != self.config.get(k))
-            raise ValueError(f"results folder {self.root} holds a run with another configuration "
-                             f"(differs in: {', '.join(diff)}); use another --out rather than mixing them")
+            raise _another_configuration(self.root, diff)
         return manifest
 
     def _sweep(self) -> None:
