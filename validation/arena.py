@@ -44,12 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
-from validation.claims import MIN_DOCUMENTS, fit_range
+from validation.claims import MIN_DOCUMENTS
 from validation.preflight import domain_label as _label
 from validation.presses import DEFAULT_PRESSES
 from validation.protocol import Protocol, curves, documents, protocol_config, run
 from validation.store import atomic_write, check_out
-from wzbounds.fit import Interval, cluster_bootstrap, fitted_exponents, resampled_means
+from wzbounds.fit import Interval, asymptotic_range, cluster_bootstrap, fitted_exponents, resampled_means
 from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
 
 DOMAINS = ("natural", "code")
@@ -201,7 +201,7 @@ def contests(table: dict, protocol: Protocol, kv, bos: bool, domain: str, *, n_b
              seed: int = 0) -> list[Contest]:
     """alpha_B and its ratio to the suffix-only reference for every measured (policy, mode) on the
     reference's documents; verdicts for the propagating ones (CONTENDERS and the summaries)."""
-    lo, hi = fit_range(protocol.budgets)
+    lo, hi = asymptotic_range(protocol.budgets)
     ref = curves(table, *REFERENCE, "preserved", mu=None)
     cols = (ref.windows >= lo) & (ref.windows <= hi)
     x_ref = _bytes(protocol, REFERENCE[0], ref.windows[cols], kv, bos)
@@ -315,7 +315,7 @@ def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=D
                   "bos": "no BOS" if bos_id is None else f"BOS (id {bos_id}) first in every context, outside the budget",
                   "bos_rule": protocol.bos},
         "protocol": {**asdict(protocol), "hyperparameters": protocol.hyperparameters()},
-        "fit_range": list(fit_range(protocol.budgets)),
+        "fit_range": list(asymptotic_range(protocol.budgets)),
         "domains": [Path(d).name if d not in DOMAINS else d for d in domains],
         "leaderboard": [standing_row(s) for s in standings],
         "contests": [contest_row(c) for c in results],

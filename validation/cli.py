@@ -155,7 +155,8 @@ def cmd_validate(args: argparse.Namespace) -> None:
                       policies=policies, modes=modes, bos=args.bos, progress=not args.quiet)
     for c in report["checks"]:
         iv = "" if c["interval"] is None else f"[{c['interval'][0]:.3g}, {c['interval'][1]:.3g}]"
-        print(f"{c['domain']:>8}  {c['name']:<28} {c['verdict']:<12} {iv}")
+        kind = "  (engine check)" if c["kind"] != "evidence" else ""
+        print(f"{c['domain']:>8}  {c['claim']:<28} {c['outcome']:<12} {iv}{kind}")
     for flag in report["flags"]:
         print(f"flag: {flag}")
     print(f"report: {Path(args.out) / 'report.md'}, report.html, report.json ({report['seconds']} s)")
@@ -286,6 +287,7 @@ examples:
   wzbounds export my-results/ --policy sliding --mode recompute --out sliding.csv
   wzbounds export wzbounds-out/ --domain natural --policy sink --mode evict --out sink.csv
   wzbounds compare sliding.csv sink.csv                    # then: does sink evict beat the window's scaling?
+  wzbounds export wzbounds-out/ --all --out panels/        # every curve, per domain and part, with the protocol
 A measure folder (manifest.json), or a validate / arena output folder (its measure/<domain>/... parts).
 """
 
@@ -315,6 +317,14 @@ def cmd_export(args: argparse.Namespace) -> None:
     from wzbounds.curves import write_csv
 
     results = Path(args.results)
+    if args.all:
+        from validation.panels import export_panels
+
+        written = export_panels(results, args.out, mu=args.mu)
+        print(f"{len(written)} curve files, with each part's measurements.parquet and protocol.json -> {args.out}")
+        return
+    if args.policy is None:
+        raise ValueError("choose a curve with --policy (and --mode, --positions), or every curve with --all")
     if not results.is_dir():
         raise ValueError(f"results folder {results} does not exist")
     measured = []
@@ -342,10 +352,12 @@ def add_export(top: argparse._SubParsersAction, fmt: type) -> None:
                        "check` and `wzbounds compare` run on every curve the project measures.",
                        epilog=EXPORT_EXAMPLES, formatter_class=fmt)
     p.add_argument("results", help="a measure folder, or a validate / arena output folder")
-    p.add_argument("--policy", required=True, help="the policy spec as measured, e.g. sliding or sink:n_sink=8")
+    p.add_argument("--policy", help="the policy spec as measured, e.g. sliding or sink:n_sink=8")
+    p.add_argument("--all", action="store_true", help="every measured curve: --out is then a folder "
+                   "(DOMAIN/PART/POLICY_MODE_POSITIONS.csv, measurements.parquet, protocol.json)")
     p.add_argument("--mode", default="recompute", help="recompute (default), evict or online")
     p.add_argument("--positions", default="preserved", help="preserved (default) or reindexed")
     p.add_argument("--domain", help="the domain, for a validate / arena output holding several")
     p.add_argument("--mu", type=float, default=0.1, help="which KL_mu column to export as kl (default 0.1)")
-    p.add_argument("--out", required=True, help="the CSV file to write")
+    p.add_argument("--out", required=True, help="the CSV file to write (with --all: the folder)")
     p.set_defaults(func=cmd_export)

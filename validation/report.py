@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from validation.claims import PAPER, fit_range
 from validation.protocol import Protocol, curves
 from validation.store import atomic_write
-from wzbounds.fit import compare_laws, exponent_interval, plot_fits
+from wzbounds.claims import PAPER
+from wzbounds.fit import Interval, compare_laws, exponent_interval, plot_fits
 
-FIGURES = ("decay.png", "kl_vs_tv2.png", "policies.png", "theta_band.png")
+COLOURS = {"holds": "#d6f5d6", "fails": "#f8d0d0", "inconclusive": "#f2f2f2"}  # verdict cells in report.html
 STYLE = {"sliding": ("tab:blue", "-"), "sink": ("tab:orange", "-"), "random": ("tab:red", "-"),
          "heavy": ("tab:green", "-"), "h2o": ("tab:olive", "-"), "snapkv": ("tab:cyan", "-")}
 
@@ -39,22 +39,34 @@ def _plt():
     return plt
 
 
-def figure_decay(path: Path, tables: dict, main: Protocol, domains) -> None:
+def _finding(report: dict, claim: str, domain: str) -> dict:
+    return next(c for c in report["checks"] if c["claim"] == claim and c["domain"] == domain)
+
+
+def figure_decay(path: Path, tables: dict, main: Protocol, report: dict, n_boot: int) -> None:
+    """Each domain's TV panel draws the fit the alpha_tv row reports (its fit range, its interval);
+    the KL panel the KL exponent on the same range, from the same number of resamples."""
     plt = _plt()
+    domains = report["domains"]
     mu = sorted(main.mus)[len(main.mus) // 2]
     fig, axes = plt.subplots(len(domains), 2, figsize=(13, 4.6 * len(domains)), squeeze=False)
     for i, d in enumerate(domains):
         c = curves(tables[(d, "main")], "sliding", "recompute", "preserved", mu=mu)
-        ax = plot_fits(c.windows, c.mean("tv"), comparison=compare_laws(c.windows, c.mean("tv")),
-                       interval=exponent_interval(c, n_boot=300, fit_range=fit_range(c.windows)), label="E TV, positions preserved", ax=axes[i, 0])
+        alpha = _finding(report, "alpha_tv", d)
+        if alpha["interval"] is None or "fit_range" not in alpha["numbers"]:
+            raise ValueError(f"no alpha_TV interval for {d}: {alpha['reason']}")
+        rng = tuple(alpha["numbers"]["fit_range"])
+        iv = Interval(alpha["numbers"]["estimate"], *alpha["interval"], float("nan"), 0.95, np.empty(0))
+        ax = plot_fits(c.windows, c.mean("tv"), comparison=compare_laws(c.windows, c.mean("tv")), interval=iv,
+                       fit_range=rng, label="E TV, positions preserved", ax=axes[i, 0])
         if "reindexed" in main.positions:
             r = curves(tables[(d, "main")], "sliding", "recompute", "reindexed", mu=mu)
             ax.loglog(r.windows, r.mean("tv"), "x", color="tab:purple", ms=9, label="E TV, re-indexed")
             ax.legend(fontsize=7)
         ax.set_title(f"{d}: truncation sensitivity delta(w) (sliding window, recompute)")
         ax.set_ylabel("delta(w) = E TV")
-        ax2 = plot_fits(c.windows, c.mean("kl"), interval=exponent_interval(c, "kl", n_boot=300, fit_range=fit_range(c.windows)),
-                        label=f"kappa_mu, mu = {mu:g}", ax=axes[i, 1])
+        ax2 = plot_fits(c.windows, c.mean("kl"), interval=exponent_interval(c, "kl", n_boot=n_boot, fit_range=rng),
+                        fit_range=rng, label=f"kappa_mu, mu = {mu:g}", ax=axes[i, 1])
         ax2.set_title(f"{d}: smoothed KL kappa_mu(w)")
         ax2.set_ylabel("kappa_mu(w) = E KL_mu (nats)")
     fig.tight_layout()
@@ -118,14 +130,19 @@ def figure_band(path: Path, report: dict, domains) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.8))
     colors = ("tab:blue", "tab:green", "tab:red", "tab:purple")
-    for i, d in enumerate(domains):  # every domain, colours cycling: none is dropped
+    drawn = False
+    for i, d in enumerate(domains):  # every domain with a window, colours cycling
         color = colors[i % len(colors)]
-        chk = next(c for c in report["checks"] if c["name"] == "theta_band" and c["domain"] == d)
+        chk = _finding(report, "theta_band", d)
         n = chk["numbers"]
         if "upper_gib" not in n:
-            raise ValueError(f"no Theta band for {d}: {chk['reason']}")
+            continue  # no window without PTS
+        drawn = True
         ax.loglog(n["eps"], n["upper_gib"], "o-", color=color,
                   label=f"{d}: sliding window (C/eps)^(1/alpha), alpha = {n['alpha']:.3f}")
+    if not drawn:
+        plt.close(fig)
+        raise ValueError("PTS holds on no domain: the power law gives no window to draw")
     ax.invert_xaxis()
     ax.set_xlabel("target distortion eps (E TV)")
     ax.set_ylabel(f"KV cache per sequence (GiB, {report['model']['dtype']})")
@@ -149,16 +166,16 @@ def _interval(c: dict) -> str:
 
 
 def _range(c: dict) -> str:
-    if c["fit_range"] is None:
-        return ""
-    low, high = c["fit_range"]
-    return f"at {low:g}" if low == high else f"{low:g}..{high:g}"
+    n = c["numbers"]
+    if "fit_range" in n:
+        return "{:g}..{:g}".format(*n["fit_range"])
+    return f"at {n['budget']:g}" if "budget" in n else ""
 
 
 def _paper_rows(report: dict) -> list[tuple[str, str, str, str]]:
     """(quantity, domain, this run, paper) rows."""
     rows = []
-    by = {(c["name"], c["domain"]): c for c in report["checks"]}
+    by = {(c["claim"], c["domain"]): c for c in report["checks"]}
     for d in report["domains"]:
         a = by.get(("alpha_tv", d))
         if a and "estimate" in a["numbers"]:
@@ -176,20 +193,20 @@ def _paper_rows(report: dict) -> list[tuple[str, str, str, str]]:
 
 
 def _verb(c: dict) -> str:
-    return {"holds": "holds", "fails": "fails"}.get(c["verdict"], "is inconclusive") + (
+    return {"holds": "holds", "fails": "fails"}.get(c["outcome"], "is inconclusive") + (
         f" ({c['numbers']['estimate']:.2f} {_interval(c)})" if "estimate" in c["numbers"] else "")
 
 
 def summary(report: dict) -> list[str]:
     """A few plain sentences of what was found, claim by claim, before any table."""
-    by = {(c["name"], c["domain"]): c for c in report["checks"]}
+    by = {(c["claim"], c["domain"]): c for c in report["checks"]}
     out = []
     for d in report["domains"]:
         parts = []
         law, a = by.get(("power_law", d)), by.get(("alpha_tv", d))
         if law and a and "estimate" in a["numbers"]:
-            parts.append(f"the truncation sensitivity {'is' if law['verdict'] == 'holds' else 'is not shown to be'} a "
-                         f"power law (power_law {law['verdict']}) with alpha_TV = {a['numbers']['estimate']:.3f} "
+            parts.append(f"the truncation sensitivity {'is' if law['outcome'] == 'holds' else 'is not shown to be'} a "
+                         f"power law (power_law {law['outcome']}) with alpha_TV = {a['numbers']['estimate']:.3f} "
                          f"{_interval(a)} on budgets {_range(a)}")
         k = by.get(("kl_doubling", d))
         if k:
@@ -200,18 +217,22 @@ def summary(report: dict) -> list[str]:
         r = by.get(("recency_vs_random", d))
         if r and "estimate" in r["numbers"]:
             parts.append(f"the sliding window beats random-K by {r['numbers']['estimate']:.1f}x in KL_mu at the "
-                         f"largest budget ({r['verdict']})")
-        props = [c for c in report["checks"] if c["domain"] == d and c["name"].startswith("propagating_")]
-        faster = [c["name"].removeprefix("propagating_") for c in props if c["verdict"] == "holds"]
+                         f"largest budget ({r['outcome']})")
+        props = [c for c in report["checks"] if c["domain"] == d and c["claim"].startswith("propagating_")]
+        faster = [c["claim"].removeprefix("propagating_") for c in props if c["outcome"] == "holds"]
         if props:
             parts.append("propagating caches decaying faster than suffix-only: "
                          + (", ".join(faster) if faster else "none established"))
         if parts:
             out.append(f"On **{d}**, " + "; ".join(parts) + ".")
-    counts = {v: sum(c["verdict"] == v for c in report["checks"]) for v in ("holds", "fails", "inconclusive")}
-    out.append(f"In all: {counts['holds']} claims hold, {counts['fails']} fail and {counts['inconclusive']} are "
-               "inconclusive (the interval of the quantity straddles the claim, or its hypothesis is not "
-               "established); each row below gives the interval and the fit range it rests on.")
+    evidence = [c for c in report["checks"] if c["kind"] == "evidence"]
+    counts = {v: sum(c["outcome"] == v for c in evidence) for v in ("holds", "fails", "inconclusive")}
+    engine = [c for c in report["checks"] if c["kind"] != "evidence"]
+    out.append(f"In all, as evidence: {counts['holds']} claims hold, {counts['fails']} fail and "
+               f"{counts['inconclusive']} are inconclusive (the interval of the quantity straddles the claim, or its "
+               "hypothesis is not established); each row below gives the interval and the fit range it rests on."
+               + (f" Not counted: {len(engine)} engine checks, identities by construction "
+                  f"({sum(c['outcome'] == 'holds' for c in engine)} pass)." if engine else ""))
     return out
 
 
@@ -235,10 +256,10 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
               "Each claim is decided from the 95% paired cluster-bootstrap interval of the quantity it is about: "
               "it holds when the whole interval lies on the claim's side, fails when the whole interval lies on "
               "the other, and is inconclusive otherwise.", "",
-              "| claim | domain | verdict | interval | fit range | statement |", "|---|---|---|---|---|---|"]
+              "| claim | domain | verdict | kind | interval | fit range | statement |", "|---|---|---|---|---|---|---|"]
     for c in report["checks"]:
-        lines.append(f"| {c['name']} | {c['domain']} | **{c['verdict']}** | {_interval(c)} | {_range(c)} | "
-                     f"{c['claim']} |")
+        lines.append(f"| {c['claim']} | {c['domain']} | **{c['outcome']}** | {c['kind']} | {_interval(c)} | "
+                     f"{_range(c)} | {c['statement']} |")
     if report.get("failures"):
         lines += ["", "## Parts that failed", "", "These measurements failed; the claims that need them are "
                   "inconclusive, the rest of the report stands:", ""]
@@ -249,12 +270,12 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
     lines += ["", "## This run beside the paper", "", f"| quantity | domain | this run ({m['name']}) | paper ({PAPER['model']}) |",
               "|---|---|---|---|"]
     lines += [f"| {q} | {d} | {a} | {b} |" for q, d, a, b in _paper_rows(report)]
-    alphas = [c for c in report["checks"] if c["name"] == "alpha_tv" and "local_slopes" in c["numbers"]]
+    alphas = [c for c in report["checks"] if c["claim"] == "alpha_tv" and "local_slopes" in c["numbers"]]
     if alphas:
         lines += ["", "## Where the exponent bends", "", "alpha_TV fitted on every sub-range of the budgets spanning "
                   "at least one decade, and the local slopes -d log delta / d log w between consecutive budgets, "
                   "each with its 95% interval (a single power law has one slope throughout; the verdict above uses "
-                  "the preset's fit range):", "", "| domain | budgets | alpha_TV | interval |", "|---|---|---|---|"]
+                  "the checker's fit range, stated beside it):", "", "| domain | budgets | alpha_TV | interval |", "|---|---|---|---|"]
         for c in alphas:
             for r in c["numbers"].get("fit_ranges", []):
                 lines.append(f"| {c['domain']} | {r['from']:g}..{r['to']:g} | {r['estimate']:.3f} | "
@@ -267,7 +288,7 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
         lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
     lines += ["## Why each verdict", "", "Every number is in `report.json`.", ""]
     for c in report["checks"]:
-        lines.append(f"- **{c['name']} ({c['domain']})**: {c['verdict']}. {c['reason']}")
+        lines.append(f"- **{c['claim']} ({c['domain']})**: {c['outcome']}. {c['reason']}")
     return "\n".join(lines) + "\n"
 
 
@@ -279,8 +300,13 @@ def html_page(md_text: str, out: Path, figures: dict[str, str]) -> str:
         if table:
             head, *rest = [r for r in table if not set(r.replace("|", "").strip()) <= {"-"}]
             cells = lambda r: [html.escape(x.strip()).replace("**", "") for x in r.strip().strip("|").split("|")]  # noqa: E731
+
+            def td(c: str) -> str:
+                colour = COLOURS.get(c)
+                return f"<td style='background:{colour}'><b>{c}</b></td>" if colour else f"<td>{c}</td>"
+
             body.append("<table><tr>" + "".join(f"<th>{c}</th>" for c in cells(head)) + "</tr>" + "".join(
-                "<tr>" + "".join(f"<td>{c}</td>" for c in cells(r)) + "</tr>" for r in rest) + "</table>")
+                "<tr>" + "".join(td(c) for c in cells(r)) + "</tr>" for r in rest) + "</table>")
             table.clear()
 
     for line in md_text.splitlines():
@@ -309,12 +335,12 @@ def html_page(md_text: str, out: Path, figures: dict[str, str]) -> str:
            f"</head><body>{''.join(body)}</body></html>\n"
 
 
-def write_report(out: Path, report: dict, tables: dict, parts: dict[str, Protocol]) -> None:
+def write_report(out: Path, report: dict, tables: dict, parts: dict[str, Protocol], n_boot: int = 1000) -> None:
     """report.md, report.html and the figures; a figure whose data a failed part lacks is left out."""
     domains = report["domains"]
     main = parts["main"]
     drawers = {
-        "decay.png": (lambda p: figure_decay(p, tables, main, domains),
+        "decay.png": (lambda p: figure_decay(p, tables, main, report, n_boot),
                       "TV and smoothed-KL decay on log-log axes, with power (solid) and exponential (dashed) fits, "
                       "the 95% band of alpha, and the extrapolation split"),
         "kl_vs_tv2.png": (lambda p: figure_kl_vs_tv2(p, tables, main, domains),

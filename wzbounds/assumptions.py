@@ -5,7 +5,10 @@ Bayes-risk gaps), `check_assumptions` decides each hypothesis from the
 cluster-bootstrap interval (documents resampled whole) of the quantity the
 hypothesis is about, and says "inconclusive" when the interval cannot decide:
 
-    PTS / GTS   log(geometric / power extrapolation error) of delta: > 0 power, < 0 geometric
+    PTS         log(alternative / power extrapolation error) of delta, for the geometric law and
+                the stretched exponential exp(-b w^(1/2)): > 0 for both, and a local exponent that
+                does not fall toward 0 (no flattening, the sub-polynomial alternative)
+    GTS         log(geometric / power extrapolation error) of delta: < 0 geometric
     REG         log-log slope of R(w) = E TV^2 / (E TV)^2 over the fit range: holds when <= 0.1
     KL          alpha_KL / alpha_TV (paired): within 10% of 2 (what REG and the sandwich predict),
                 and neither exponent bending by more than 10% across the fit range
@@ -164,35 +167,46 @@ class AssumptionReport:
 
 
 def _law_verdict(claim: str, curves: Curves, name: str, label: str, split: float | None, n_boot: int,
-                 level: float, seed: int, fit_range: tuple[float, float]) -> tuple[Verdict, Interval | None]:
-    """Power law against geometric law for the mean curve `name`, decided on the interval of
-    log(geometric / power extrapolation error); with the exponent interval on the fit range."""
+                 level: float, seed: int, fit_range: tuple[float, float],
+                 against: tuple[str, ...] = ("geometric",)) -> tuple[Verdict, Interval | None]:
+    """Power law against each law in `against` (`wzbounds.fit.ALTERNATIVES`) for the mean curve
+    `name`, each decided on the interval of log(alternative / power extrapolation error); with the
+    exponent interval on the fit range. Holds when the power law extrapolates better than every
+    alternative on the whole of each interval and the exponent is positive; fails when some
+    alternative extrapolates better on the whole of its interval. The verdict's interval is the
+    geometric comparison's (GTS is decided on it too)."""
     beta = exponent_interval(curves, name, n_boot=n_boot, level=level, seed=seed, fit_range=fit_range)
     try:
-        pref = law_preference_interval(curves, name, split=split, n_boot=n_boot, level=level, seed=seed)
+        prefs = {alt: law_preference_interval(curves, name, split=split, against=alt, n_boot=n_boot, level=level,
+                                              seed=seed) for alt in against}
     except ValueError as exc:  # too few windows on one side of the split
         return Verdict(claim, INCONCLUSIVE, f"cannot compare the laws by extrapolation: {exc}",
                        None, {"exponent": beta.estimate}), beta
     keep = in_fit_range(curves.windows, fit_range)
     w, y = curves.windows[keep], curves.mean(name)[keep]
     c_low, c_high = float((y * w**beta.estimate).min()), float((y * w**beta.estimate).max())
+    beaten = [alt for alt, p in prefs.items() if p.high < 0]
     if beta.high <= 0:
         outcome, why = FAILS, (f"{label} does not decay over the fit range (its exponent interval lies at or "
                                "below 0): no power law with a positive exponent bounds it")
-    elif pref.low > 0 and beta.low > 0:
-        outcome, why = HOLDS, "the power law extrapolates better on every part of the interval"
-    elif pref.high < 0:
-        outcome, why = FAILS, "the geometric law extrapolates better on every part of the interval"
-    elif pref.low > 0:
+    elif beaten:
+        outcome, why = FAILS, f"the {' and '.join(beaten)} law extrapolates better on every part of its interval"
+    elif all(p.low > 0 for p in prefs.values()) and beta.low > 0:
+        outcome, why = HOLDS, "the power law extrapolates better than each alternative on every part of its interval"
+    elif all(p.low > 0 for p in prefs.values()):
         outcome, why = INCONCLUSIVE, ("the power law extrapolates better, but decay is not established: the "
                                       "exponent interval contains 0")
     else:
-        outcome, why = INCONCLUSIVE, "the interval contains 0: the data cannot tell the laws apart"
+        outcome, why = INCONCLUSIVE, "an interval contains 0: the data cannot tell the laws apart"
+    compared = "; ".join(f"log({alt}/power extrapolation error) in [{p.low:.3g}, {p.high:.3g}]"
+                         for alt, p in prefs.items())
     reason = (f"{label}(w) in [{c_low:.3g}, {c_high:.3g}] w^{-beta.estimate:.3f}, exponent [{beta.low:.3f}, "
-              f"{beta.high:.3f}]; log(geometric/power extrapolation error) in [{pref.low:.3g}, {pref.high:.3g}]: {why}")
-    return Verdict(claim, outcome, reason, (pref.low, pref.high),
-                   {"exponent": beta.estimate, "exponent_low": beta.low, "exponent_high": beta.high,
-                    "c": c_low, "C": c_high}), beta
+              f"{beta.high:.3f}]; {compared}: {why}")
+    numbers = {"exponent": beta.estimate, "exponent_low": beta.low, "exponent_high": beta.high, "c": c_low, "C": c_high}
+    for alt, p in prefs.items():
+        numbers.update({f"{alt}_preference_low": p.low, f"{alt}_preference_high": p.high})
+    first = prefs[against[0]]
+    return Verdict(claim, outcome, reason, (first.low, first.high), numbers), beta
 
 
 def _no_flattening(pts: Verdict, bend: Interval) -> Verdict:
@@ -286,7 +300,8 @@ def check_assumptions(
     keep = in_fit_range(w, fit_range)
     delta = curves.mean("tv")
     law = compare_laws(w, delta, split)
-    pts, alpha = _law_verdict("PTS", curves, "tv", "delta", split, **boot, fit_range=fit_range)
+    pts, alpha = _law_verdict("PTS", curves, "tv", "delta", split, **boot, fit_range=fit_range,
+                              against=("geometric", "stretched"))
     pts = _no_flattening(pts, bend_interval(curves, "tv", fit_range=(measured[0], measured[-1]), **boot))
     gts_numbers = {"rho": law.geometric.rho, "C": law.geometric.C}
     if alpha.high <= 0:  # neither law: delta does not decay

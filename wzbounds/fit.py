@@ -335,17 +335,24 @@ def _batched_extrapolation(x: NDArray, logy: NDArray, inner: NDArray) -> NDArray
     return np.sqrt(np.mean(resid**2, axis=1))
 
 
+ALTERNATIVES = {"geometric": "C rho^w", "stretched": "C exp(-b w^(1/2))"}  # the laws a power law is tested against
+
+
 def law_preference_interval(
-    curves: Curves, name: str = "tv", *, split: float | None = None, n_boot: int = 1000, level: float = 0.95,
-    seed: int = 0,
+    curves: Curves, name: str = "tv", *, split: float | None = None, against: str = "geometric", n_boot: int = 1000,
+    level: float = 0.95, seed: int = 0,
 ) -> Interval:
-    """log(geometric / power extrapolation error) of the mean curve `name`, with a cluster-bootstrap
-    interval: > 0 favours the power law, < 0 the geometric law.
+    """log(alternative / power extrapolation error) of the mean curve `name`, with a cluster-bootstrap
+    interval: > 0 favours the power law, < 0 the alternative, `against` one of ALTERNATIVES:
+    "geometric" (log D linear in w) or "stretched" (the stretched exponential exp(-b w^(1/2)),
+    log D linear in w^(1/2)).
 
     Both laws are fitted on windows <= split (default max / 4) and scored by
     their log-RMSE on the windows above it, as in `compare_laws`, on every
     resample of the documents.
     """
+    if against not in ALTERNATIVES:
+        raise ValueError(f"against must be one of {', '.join(ALTERNATIVES)}; got {against!r}")
     w = curves.windows
     split = float(w.max() / 4) if split is None else float(split)
     inner = w <= split
@@ -353,13 +360,14 @@ def law_preference_interval(
         raise ValueError(f"split {split:g} leaves {int(inner.sum())} windows to fit and {int((~inner).sum())} "
                          "to score; need at least 2 and 1")
     panel = curves.panel(name)
+    x_alt = w if against == "geometric" else np.sqrt(w)
 
     def stat(rows: NDArray) -> NDArray:
         with np.errstate(divide="ignore", invalid="ignore"):
             logy = np.log(resampled_means(panel, rows))
             power = _batched_extrapolation(np.log(w), logy, inner)
-            geometric = _batched_extrapolation(w, logy, inner)
-            return np.log(geometric / power)
+            other = _batched_extrapolation(x_alt, logy, inner)
+            return np.log(other / power)
 
     return cluster_bootstrap(curves.n_samples, stat, n_boot=n_boot, level=level, seed=seed)
 

@@ -59,7 +59,13 @@ def test_every_export_example_writes_curves_check_reads(argv, workdir, capsys):
     from wzbounds.curves import read_csv
 
     assert main(argv) == 0, capsys.readouterr().err
-    curves = read_csv(workdir / argv[argv.index("--out") + 1])
+    out = workdir / argv[argv.index("--out") + 1]
+    if "--all" in argv:  # a folder: every curve, with the raw table and the protocol beside it
+        files = sorted(out.rglob("*.csv"))
+        assert files and all((f.parent / "protocol.json").is_file() for f in files)
+        assert all((f.parent / "measurements.parquet").is_file() for f in files)
+        out = next(f for f in files if f.name == "sliding_recompute_preserved.csv")
+    curves = read_csv(out)
     assert curves.n_samples == 10 and curves.windows.tolist() == [1, 2, 4, 8, 16] and curves.samples[0].count("@") == 1
 
 

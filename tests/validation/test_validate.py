@@ -44,27 +44,34 @@ def test_every_verdict_has_the_one_vocabulary_its_interval_and_fit_range(report_
     report = json.loads((report_dir / "report.json").read_text())
     assert report["model"]["name"] == "tiny-llama" and report["preset"] == "quick"
     assert report["protocols"]["main"]["prefixes"] >= 32 and report["protocols"]["main"]["targets"] == 1
-    names = {(c["name"], c["domain"]) for c in report["checks"]}
+    names = {(c["claim"], c["domain"]) for c in report["checks"]}
     for domain in ("natural", "code"):
-        for name in ("power_law", "alpha_tv", "position_ablation", "kl_doubling", "sink_recovery",
+        for name in ("power_law", "alpha_tv", "alpha_paper", "position_ablation", "kl_doubling", "sink_recovery",
                      "recency_vs_random", "recency_two_orders", "bound_prediction", "theta_band",
                      "propagating_sliding_evict", "propagating_sink_evict"):
             assert (name, domain) in names
     for c in report["checks"]:
-        assert c["verdict"] in ("holds", "fails", "inconclusive"), c
-        assert c["reason"]
-        assert c["interval"] is not None and c["interval"][0] <= c["interval"][1], c
-        assert c["fit_range"] is not None, c
-        if c["name"] in ("alpha_tv", "power_law", "kl_doubling", "bound_prediction"):
-            assert c["fit_range"] == [8.0, 64.0]  # the quick preset's range, fixed before measuring
-        if c["name"] == "sink_recovery":
-            assert c["fit_range"][0] >= 8  # above twice the 4 sinks
-        if c["name"] == "alpha_tv":
-            assert math.isfinite(c["numbers"]["estimate"]) and len(c["numbers"]["local_slopes"]) == 6
-        if c["name"].startswith("recency"):
-            assert c["fit_range"] == [64.0, 64.0] and len(c["numbers"]["by_budget"]) == 7
-        if c["name"] == "position_ablation":
-            assert c["numbers"]["max_mean_difference"] < 1e-5 and c["verdict"] == "holds"  # RoPE
+        # the one serialisation: Verdict.to_dict and where it was decided
+        assert set(c) == {"claim", "outcome", "reason", "interval", "numbers", "domain", "statement", "kind", "paper"}
+        assert c["outcome"] in ("holds", "fails", "inconclusive"), c
+        assert c["reason"] and c["statement"]
+        if c["interval"] is not None:
+            assert c["interval"][0] <= c["interval"][1], c
+        n = c["numbers"]
+        if c["claim"] in ("alpha_tv", "alpha_paper", "power_law", "kl_doubling", "bound_prediction"):
+            assert n["fit_range"][1] == 64.0  # the checker's range: the upper half of the measured budgets
+        if c["claim"] == "sink_recovery" and c["interval"] is not None:
+            assert n["fit_range"][0] >= 8  # above twice the 4 sinks
+        if c["claim"] == "alpha_tv":
+            assert math.isfinite(n["estimate"]) and len(n["local_slopes"]) >= 1
+        if c["claim"].startswith("recency"):
+            assert n["budget"] == 64.0 and len(n["by_budget"]) == 7
+        if c["claim"] == "recency_two_orders":  # 64 < 256: not a large budget, the reach extrapolated
+            assert c["outcome"] == "inconclusive" and "reach_budget" in n
+        if c["claim"] == "position_ablation":  # RoPE, contiguous window, no BOS: an identity
+            assert n["identity"] and c["kind"] == "engine check" and c["outcome"] == "holds"
+        elif not c["claim"].startswith("propagating"):
+            assert c["kind"] == "evidence"
 
 
 def test_a_second_run_resumes_without_measuring_again(report_dir, monkeypatch):
@@ -104,7 +111,7 @@ def test_a_failing_mode_is_reported_and_the_rest_is_analysed(tmp_path, monkeypat
                       n_boot=50, progress=False)
     assert len(report["failures"]) == 32 * 4  # 32 prefixes x the four policies in evict mode
     assert all("evict mode" in line and "must match the size" in line for line in report["failures"].values())
-    verdicts = {c["name"]: c["verdict"] for c in report["checks"]}
+    verdicts = {c["claim"]: c["outcome"] for c in report["checks"]}
     assert "propagating_sliding_evict" not in verdicts  # nothing to decide it on
     assert verdicts["alpha_tv"] in ("holds", "fails", "inconclusive") and "alpha_tv" in verdicts
     md = (tmp_path / "out" / "report.md").read_text()
@@ -120,7 +127,8 @@ def test_user_domains_policies_and_modes(tmp_path):
     assert report["domains"] == ["mine"]
     assert report["protocols"]["main"]["hyperparameters"]["snapkv:window=4"] == {"policy": "snapkv", "window": 4,
                                                                                   "kernel": 5}
-    assert {c["name"] for c in report["checks"]} >= {"propagating_snapkv:window=4_evict", "alpha_tv"}
+    assert {c["claim"] for c in report["checks"]} >= {"propagating_snapkv:window=4_evict", "alpha_tv"}
+    assert "alpha_paper" not in {c["claim"] for c in report["checks"]}  # the paper has no value for "mine"
 
 
 def test_bos_rule_reaches_every_part_and_the_report(tmp_path):

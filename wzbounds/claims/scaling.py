@@ -142,7 +142,7 @@ def faster_decay(reference: Curves, contender: Curves, *, name: str = "tv", marg
     return Verdict("faster_decay", outcome, f"{head}: {why}", (r.low, r.high), numbers)
 
 
-def _needed(windows: NDArray, memory: NDArray, means: NDArray, eps: float) -> NDArray:
+def memory_to_reach(windows: NDArray, memory: NDArray, means: NDArray, eps: float) -> NDArray:
     """For each row of `means` (resamples x windows), the memory at which the mean curve,
     interpolated log-log between windows, first reaches eps; nan when it never does inside the
     measured windows or already does at the first (the range cannot place it)."""
@@ -185,8 +185,8 @@ def less_memory(reference: Curves, contender: Curves, eps: ArrayLike | None = No
     eps = np.atleast_1d(np.asarray(eps, dtype=np.float64))
     out = []
     for e in eps:
-        reach_r = _needed(w, mem_r, mean_r[None], e)[0]
-        reach_c = _needed(w, mem_c, mean_c[None], e)[0]
+        reach_r = memory_to_reach(w, mem_r, mean_r[None], e)[0]
+        reach_c = memory_to_reach(w, mem_c, mean_c[None], e)[0]
         if not (np.isfinite(reach_r) and np.isfinite(reach_c)):
             out.append(Verdict("less_memory", INCONCLUSIVE, f"eps = {e:g} is outside the measured range: the "
                                f"reference's mean runs {mean_r[0]:.3g}..{mean_r[-1]:.3g}, the contender's "
@@ -195,8 +195,8 @@ def less_memory(reference: Curves, contender: Curves, eps: ArrayLike | None = No
             continue
 
         def ratio(rows, e=e):
-            return (_needed(w, mem_c, resampled_means(p.contender, rows), e)
-                    / _needed(w, mem_r, resampled_means(p.reference, rows), e))
+            return (memory_to_reach(w, mem_c, resampled_means(p.contender, rows), e)
+                    / memory_to_reach(w, mem_r, resampled_means(p.reference, rows), e))
 
         try:
             m = cluster_bootstrap(p.n_samples, ratio, n_boot=n_boot, level=level, seed=seed)
