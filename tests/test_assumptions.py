@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from wzbounds.assumptions import check_assumptions
+from wzbounds.assumptions import MIN_ALPHA, check_assumptions
 from wzbounds.bayesrisk import far_symbol
 from wzbounds.curves import Curves
 from wzbounds.fit import exponent_interval
@@ -120,7 +120,8 @@ def test_copy_source_reports_the_kl_exponent_honestly():
     curves = PowerLawCopy(V=50000, context=4096).sample_curves(W[:10], 60, np.random.default_rng(0))
     r = check_assumptions(curves, n_boot=300)
     assert r.verdict("PTS").holds and r.verdict("REG").holds
-    assert r.verdict("KL").holds is False
+    kl = r.verdict("KL")  # the ratio is near 2, but the KL exponent bends: never "holds"
+    assert kl.holds is None and kl.numbers["bend_kl"] > 1.1 and "bend" not in kl.reason.split(":")[0]
     assert r.verdict("BR").holds is None and r.verdict("FD").holds is None
     assert r.band_lower is None and r.exponent("kl_mu").converse is None
 
@@ -193,6 +194,18 @@ def test_a_rising_curve_fails_pts_and_gts_instead_of_raising():
     report = check_assumptions(Curves(W, _panel(rng, W, 0.1, -0.2, n=50)), n_boot=200)
     assert report.verdict("PTS").outcome == "fails" and report.verdict("GTS").outcome == "fails"
     assert report.band_upper is None and report.band_lower is None
+
+
+def test_a_constant_curve_fails_pts_and_gets_no_window():
+    """A flat delta (0.3 with 2% noise): the exponent interval straddles 0 but lies below MIN_ALPHA,
+    so no power law bounds it usefully: PTS fails (it was inconclusive) and no window is printed."""
+    rng = np.random.default_rng(4)
+    W = 2.0 ** np.arange(0, 6)
+    report = check_assumptions(Curves(W, 0.3 + 0.006 * rng.random((10, W.size))), n_boot=200)
+    alpha = report.alpha
+    assert alpha.low < 0 < alpha.high < MIN_ALPHA
+    assert report.verdict("PTS").outcome == "fails" and "does not decay" in report.verdict("PTS").reason
+    assert report.band_upper is None
 
 
 def _documents(f, seed, n=100):

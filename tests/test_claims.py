@@ -131,3 +131,14 @@ def test_faster_decay_error_rates_on_1000_draws(name):
     print(f"{name}: holds {rate:.3f}, fails {got.count('fails') / len(got):.3f}, "
           f"inconclusive {got.count('inconclusive') / len(got):.3f}")
     assert (rate >= 0.95) if name.startswith("steeper") else (rate <= 0.05)
+
+
+def test_documents_to_decide_is_the_square_law_of_the_half_width():
+    """estimate 1.05 in [0.9, 1.3], claimed [0.81, 1.1]: the upper half-width 0.25 must shrink
+    below the distance 0.05 to 1.1, a factor 5, so 25 times the 32 documents."""
+    from wzbounds.verdict import decide_interval, documents_to_decide
+
+    v = decide_interval("x", 0.9, 1.3, holds_within=(0.81, 1.1), reason="r", estimate=1.05)
+    assert v.outcome == "inconclusive" and documents_to_decide(v, 32) == 800
+    decided = decide_interval("x", 0.95, 1.05, holds_within=(0.81, 1.1), reason="r", estimate=1.0)
+    assert decided.outcome == "holds" and documents_to_decide(decided, 32) is None

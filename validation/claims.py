@@ -32,7 +32,7 @@ from wzbounds import claims as rules
 from wzbounds.assumptions import AssumptionReport, check_assumptions
 from wzbounds.curves import Curves
 from wzbounds.memory import GIB, KVGeometry
-from wzbounds.verdict import INCONCLUSIVE, Verdict
+from wzbounds.verdict import INCONCLUSIVE, Verdict, documents_to_decide
 
 MIN_DOCUMENTS = 8
 EVIDENCE, ENGINE_CHECK = "evidence", "engine check"
@@ -176,7 +176,9 @@ def decide(data: DomainData, kv: KVGeometry, *, context: int = 0, n_boot: int = 
                 v = claim.rule(x)
             except ValueError as exc:
                 v = Verdict(claim.id, INCONCLUSIVE, f"could not be computed: {exc}")
-        v = Verdict(claim.id, v.outcome, v.reason, v.interval, v.numbers)
+        needed = documents_to_decide(v, data.sliding.n_samples)
+        v = Verdict(claim.id, v.outcome, v.reason, v.interval,
+                    {**v.numbers, **({"documents_to_decide": needed} if needed else {})})
         kind = ENGINE_CHECK if v.numbers.get("identity") else EVIDENCE
         out.append(Finding(data.domain, claim.statement, v, kind, _paper(claim.id, data.domain)))
     return out

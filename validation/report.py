@@ -288,7 +288,10 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
         lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
     lines += ["## Why each verdict", "", "Every number is in `report.json`.", ""]
     for c in report["checks"]:
-        lines.append(f"- **{c['claim']} ({c['domain']})**: {c['outcome']}. {c['reason']}")
+        more = c["numbers"].get("documents_to_decide")
+        lines.append(f"- **{c['claim']} ({c['domain']})**: {c['outcome']}. {c['reason']}"
+                     + (f" Roughly {more} documents would decide it (the interval narrowing as 1/sqrt(n))."
+                        if more else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -7,11 +7,13 @@ hypothesis is about, and says "inconclusive" when the interval cannot decide:
 
     PTS         log(alternative / power extrapolation error) of delta, for the geometric law and
                 the stretched exponential exp(-b w^(1/2)): > 0 for both, and a local exponent that
-                does not fall toward 0 (no flattening, the sub-polynomial alternative)
+                does not fall toward 0 (no flattening, the sub-polynomial alternative); fails when
+                the exponent interval lies below MIN_ALPHA = 0.05 (a constant or rising curve)
     GTS         log(geometric / power extrapolation error) of delta: < 0 geometric
     REG         log-log slope of R(w) = E TV^2 / (E TV)^2 over the fit range: holds when <= 0.1
     KL          alpha_KL / alpha_TV (paired): within 10% of 2 (what REG and the sandwich predict),
-                and neither exponent bending by more than 10% across the fit range
+                and neither exponent bending by more than 10% across the fit range; fails on the
+                ratio alone (a bend makes it inconclusive)
     BR_TV, BR_mu, BR
                 the law of each Bayes-risk gap (Delta_TV, Delta_mu, Delta), power against geometric
     FD          log-log slope of K(w) = delta / Delta_TV: holds when <= 0.1
@@ -53,6 +55,7 @@ from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interva
 
 GROWTH_TOLERANCE = 0.1  # log-log slope above which a ratio counts as growing
 EXPONENT_TOLERANCE = 0.1  # relative: two exponents "meet" when their ratio lies within 10% of the target
+MIN_ALPHA = 0.05  # PTS: an exponent below this bounds nothing (the window for eps = 0.01 would exceed 1e40 C^20)
 FLATTENING = 0.25  # PTS: the upper-half exponent may not fall more than 25% below the lower-half one
 GAPS = {"tv": ("bayes_tv", "BR_TV", "Delta_TV"), "kl_mu": ("bayes_kl_mu", "BR_mu", "Delta_mu"),
         "kl": ("bayes_kl", "BR", "Delta")}
@@ -168,12 +171,14 @@ class AssumptionReport:
 
 def _law_verdict(claim: str, curves: Curves, name: str, label: str, split: float | None, n_boot: int,
                  level: float, seed: int, fit_range: tuple[float, float],
-                 against: tuple[str, ...] = ("geometric",)) -> tuple[Verdict, Interval | None]:
+                 against: tuple[str, ...] = ("geometric",), min_exponent: float = 0.0
+                 ) -> tuple[Verdict, Interval | None]:
     """Power law against each law in `against` (`wzbounds.fit.ALTERNATIVES`) for the mean curve
     `name`, each decided on the interval of log(alternative / power extrapolation error); with the
     exponent interval on the fit range. Holds when the power law extrapolates better than every
     alternative on the whole of each interval and the exponent is positive; fails when some
-    alternative extrapolates better on the whole of its interval. The verdict's interval is the
+    alternative extrapolates better on the whole of its interval, or the whole exponent interval lies
+    at or below `min_exponent` (no material decay). The verdict's interval is the
     geometric comparison's (GTS is decided on it too)."""
     beta = exponent_interval(curves, name, n_boot=n_boot, level=level, seed=seed, fit_range=fit_range)
     try:
@@ -186,9 +191,9 @@ def _law_verdict(claim: str, curves: Curves, name: str, label: str, split: float
     w, y = curves.windows[keep], curves.mean(name)[keep]
     c_low, c_high = float((y * w**beta.estimate).min()), float((y * w**beta.estimate).max())
     beaten = [alt for alt, p in prefs.items() if p.high < 0]
-    if beta.high <= 0:
+    if beta.high <= min_exponent:
         outcome, why = FAILS, (f"{label} does not decay over the fit range (its exponent interval lies at or "
-                               "below 0): no power law with a positive exponent bounds it")
+                               f"below {min_exponent:g}): no power law with a material exponent bounds it")
     elif beaten:
         outcome, why = FAILS, f"the {' and '.join(beaten)} law extrapolates better on every part of its interval"
     elif all(p.low > 0 for p in prefs.values()) and beta.low > 0:
@@ -245,16 +250,19 @@ def _meet(claim: str, ratio: Interval, target: float, what: str) -> Verdict:
 
 
 def _kl_verdict(curves: Curves, fit_range: tuple[float, float], boot: dict[str, Any]) -> Verdict:
-    """"kappa_mu decays as a power law with twice TV's exponent" (REG and the sandwich): the paired
-    ratio alpha_KL / alpha_TV within 10% of 2, and neither exponent bending by more than 10% between
-    the halves of the fit range. Fails when any of the three intervals lies wholly outside its band."""
+    """"kappa_mu decays as a power law with twice TV's exponent" (REG and the sandwich): holds when
+    the paired ratio alpha_KL / alpha_TV lies within 10% of 2 and neither exponent bends by more than
+    10% between the halves of the fit range; fails on the ratio alone (its interval wholly outside
+    the band). A bend blocks "holds" (no single exponent to double, as on the copy source) but does
+    not fail the claim: each half's exponent rests on a few budgets, and on panels resampled from
+    real measurements a bend rule that fails gave 9-25% fails-when-true (docs/validation.md)."""
     parts = [_meet("KL", exponent_ratio_interval(curves, "kl", "tv", fit_range=fit_range, **boot), 2.0,
                    "alpha_KL / alpha_TV")]
     for name, label in (("kl", "KL_mu"), ("tv", "TV")):
         bend = bend_interval(curves, name, fit_range=fit_range, **boot)
         parts.append(_meet("KL", bend, 1.0, f"{label} exponent, upper over lower half of the fit range"))
     outcomes = {p.outcome for p in parts}
-    outcome = FAILS if FAILS in outcomes else HOLDS if outcomes == {HOLDS} else INCONCLUSIVE
+    outcome = FAILS if parts[0].outcome == FAILS else HOLDS if outcomes == {HOLDS} else INCONCLUSIVE
     tv2 = (curves.panel("tv") ** 2).mean(axis=0)
     reason = "; ".join(p.reason for p in parts) + (
         f" (mu = {curves.mu:g}); kappa_mu / E TV^2 = {float(np.median(curves.mean('kl') / tv2)):.3g} (median over w)")
@@ -301,7 +309,7 @@ def check_assumptions(
     delta = curves.mean("tv")
     law = compare_laws(w, delta, split)
     pts, alpha = _law_verdict("PTS", curves, "tv", "delta", split, **boot, fit_range=fit_range,
-                              against=("geometric", "stretched"))
+                              against=("geometric", "stretched"), min_exponent=MIN_ALPHA)
     pts = _no_flattening(pts, bend_interval(curves, "tv", fit_range=(measured[0], measured[-1]), **boot))
     gts_numbers = {"rho": law.geometric.rho, "C": law.geometric.C}
     if alpha.high <= 0:  # neither law: delta does not decay

@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
 from wzbounds._checks import in_open_unit, whole_at_least
 from wzbounds.curves import Curves
-from wzbounds.fit import Interval, asymptotic_range, exponent_interval, fit_power, in_fit_range
+from wzbounds.fit import Interval, asymptotic_range, exponent_interval
 
 
 @dataclass(frozen=True)
@@ -72,12 +71,6 @@ def population_exponent(curves: Curves, name: str, fit_range: tuple[float, float
     fit range; the standard error from 200 cluster-bootstrap resamples."""
     iv = exponent_interval(curves, name, n_boot=200, seed=0, fit_range=fit_range)
     return iv.estimate, iv.standard_error
-
-
-def exact_exponent(windows: NDArray, expected: NDArray, fit_range: tuple[float, float]) -> float:
-    """The least-squares exponent of an exact expected curve on the fit range."""
-    keep = in_fit_range(windows, fit_range)
-    return fit_power(windows[keep], expected[keep]).alpha
 
 
 def interval_coverage(

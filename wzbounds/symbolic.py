@@ -23,8 +23,6 @@ alpha, beta, C, c_B, eps, w, b, mu, V, R = sp.symbols("alpha beta C c_B epsilon 
 r, k = sp.symbols("r k", integer=True, nonnegative=True)
 
 power_law = C * w**-alpha
-geometric_rate = sp.Symbol("rho", positive=True)
-geometric_law = C * geometric_rate**w
 
 pinsker_constant = 2 * (1 - mu) ** 2
 reverse_pinsker_constant = V * (1 - mu) ** 2 / mu

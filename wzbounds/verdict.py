@@ -16,6 +16,7 @@ never "fail" a claim they cannot decide (`decide_interval`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,14 +82,25 @@ def decide_interval(
     else:
         outcome, why = INCONCLUSIVE, "the interval straddles the claimed range: the data cannot decide"
     text = f"{reason}: interval [{low:.4g}, {high:.4g}], claimed [{a:.4g}, {b:.4g}]; {why}"
-    return Verdict(claim, outcome, text, (low, high), numbers)
+    return Verdict(claim, outcome, text, (low, high), {**numbers, "claimed": (float(a), float(b))})
 
 
-def decide_covers(claim: str, low: float, high: float, value: float, *, reason: str, **numbers: Any) -> Verdict:
-    """Decide "the quantity equals `value`" from its interval: holds when the interval covers
-    `value`, fails when it excludes it. An interval can never prove an equality exactly, so
-    "holds" here means "consistent with the data at the interval's level"."""
-    ok = low <= value <= high
-    why = "the interval covers it" if ok else "the interval excludes it"
-    text = f"{reason}: interval [{low:.4g}, {high:.4g}] against {value:.4g}; {why}"
-    return Verdict(claim, HOLDS if ok else FAILS, text, (low, high), numbers)
+def documents_to_decide(verdict: Verdict, n_documents: int) -> int | None:
+    """Roughly how many documents would decide an inconclusive interval verdict: the interval's
+    half-width toward the nearest end of the claimed range, h, shrinks as 1/sqrt(n), so it clears
+    that end, at distance d from the estimate, near n (h / d)^2. None when the verdict is decided,
+    has no interval, estimate or claimed range, or its estimate sits on an end."""
+    numbers = verdict.numbers
+    if verdict.outcome != INCONCLUSIVE or verdict.interval is None or "claimed" not in numbers \
+            or "estimate" not in numbers:
+        return None
+    est, (low, high) = float(numbers["estimate"]), verdict.interval
+    ends = [e for e in numbers["claimed"] if math.isfinite(e)]
+    if not ends or not low <= est <= high:
+        return None
+    edge = min(ends, key=lambda e: abs(e - est))
+    d = abs(edge - est)
+    h = (high - est) if edge > est else (est - low)
+    if d == 0 or h <= 0:
+        return None
+    return max(int(math.ceil(n_documents * (h / d) ** 2)), n_documents + 1)

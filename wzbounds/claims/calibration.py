@@ -63,6 +63,13 @@ class Spread:
                       mu=None if kl is None else 0.1)
 
 
+def under_cap(spreads: tuple[Spread, ...], laws: tuple[NDArray, ...]) -> float:
+    """The one factor (<= 1) that scales every law so no document's TV exceeds 1: a constant factor
+    moves no exponent and no ratio between panels, and keeps the cap from binding."""
+    peak = max(float(np.max(f * s.tv)) for s, f in zip(spreads, laws))
+    return min(1.0, 1.0 / peak)
+
+
 def _exponent(w: NDArray, f: NDArray, fit_range: tuple[float, float]) -> float:
     keep = in_fit_range(w, fit_range)
     return float(fitted_exponents(w[keep], f[keep][None])[0])
@@ -131,7 +138,11 @@ def worlds(panels: Mapping[str, Curves], *, size: str = "", n_sink: int = 4, n_b
     m, mk = base.mean_tv, base.mean_kl
     rng_pop = population_fit_range(s)
     a0 = _exponent(w, m, rng_pop)
-    power = m[0] * (w / w[0]) ** -a0
+
+    def capped(f: NDArray) -> NDArray:
+        return f * under_cap((base,), (f,))
+
+    power = capped(m[0] * (w / w[0]) ** -a0)
     kappa = float(np.median(mk / m**2))
     boot = {"n_boot": n_boot}
     out: list[World] = []
@@ -142,11 +153,11 @@ def worlds(panels: Mapping[str, Curves], *, size: str = "", n_sink: int = 4, n_b
     def rows(g: np.random.Generator) -> NDArray[np.int64]:
         return g.integers(0, n, n)
 
-    def tilt(d: float) -> NDArray:  # the real mean with every fitted exponent moved by d
-        return m * w**-d
+    def tilt(d: float) -> NDArray:  # the real mean with every fitted exponent moved by d, under the cap
+        return capped(m * w**-d)
 
     # power_law and theta_band: a power law with the real spread against the skeptic's laws
-    laws = {"power law": (power, True), **{k: (v, False) for k, v in alternatives(w, m).items()}}
+    laws = {"power law": (power, True), **{k: (capped(v), False) for k, v in alternatives(w, m).items()}}
     for name, (f, truth) in laws.items():
         add("power_law", name, truth, lambda g, seed, f=f: paper.power_law(base.draw(rows(g), f), seed=seed, **boot))
         add("theta_band", name, truth, lambda g, seed, f=f: paper.theta_window(base.draw(rows(g), f), seed=seed,
@@ -170,9 +181,11 @@ def worlds(panels: Mapping[str, Curves], *, size: str = "", n_sink: int = 4, n_b
             fk = kappa * power[-1] ** (2 - k_exp) * power**k_exp
             add("kl_doubling", name, truth, lambda g, seed, fk=fk: paper.kl_doubling(
                 base.draw(rows(g), power, fk), seed=seed, **boot))
-    # bound_prediction: the power law against a tail that bends down (local exponent 3 alpha at the top)
+    # bound_prediction: the power law against a tail that bends down (local exponent 6 alpha over the
+    # last step: the law fitted below it over-predicts the window by 2^2.5 = 5.7 per doubling)
     cliff = power.copy()
-    cliff[-1] = cliff[-2] * (w[-1] / w[-2]) ** (-3 * a0)
+    cliff[-1] = cliff[-2] * (w[-1] / w[-2]) ** (-6 * a0)
+    cliff = capped(cliff)
     for name, f, truth in (("power law", power, True), ("tail bending down", cliff, False)):
         add("bound_prediction", name, truth, lambda g, seed, f=f: paper.bound_prediction(
             base.draw(rows(g), f), rng_pop, seed=seed, **boot))
@@ -229,9 +242,11 @@ def _paired_worlds(panels, base: Spread, power: NDArray, kappa: float, a0: float
 
 def _two(g: np.random.Generator, a: Spread, b: Spread, f_a: NDArray, f_b: NDArray,
          rule: Callable[[Curves, Curves], Verdict], kl_a: NDArray | None = None, kl_b: NDArray | None = None) -> Verdict:
-    """Two paired panels on the same drawn documents, decided by `rule(panel_a, panel_b)`."""
+    """Two paired panels on the same drawn documents, decided by `rule(panel_a, panel_b)`; both TV
+    laws scaled by one factor so neither reaches the cap."""
     rows = g.integers(0, a.tv.shape[0], a.tv.shape[0])
-    return rule(a.draw(rows, f_a, kl_a), b.draw(rows, f_b, kl_b))
+    k = under_cap((a, b), (f_a, f_b))
+    return rule(a.draw(rows, k * f_a, kl_a), b.draw(rows, k * f_b, kl_b))
 
 
 def wrong_verdict_rates(ws: list[World], draws: int, seed: int = 0,

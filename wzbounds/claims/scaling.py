@@ -127,6 +127,8 @@ def faster_decay(reference: Curves, contender: Curves, *, name: str = "tv", marg
     head = (f"alpha_contender / alpha_reference = {r.estimate:.3g} [{r.low:.3g}, {r.high:.3g}] on budgets "
             f"{low:g}..{high:g} (alpha {alpha_c.estimate:.3g} against {alpha_r.estimate:.3g}); the contender's mean "
             f"over the reference's at budget {w[-1]:g} = {q.estimate:.3g} [{q.low:.3g}, {q.high:.3g}]")
+    if decades >= min_decades:  # decided on r: more documents could decide an inconclusive one
+        numbers.update(estimate=r.estimate, claimed=(1 + margin, np.inf))
     if decades < min_decades:
         outcome, why = INCONCLUSIVE, (f"the shared budgets span {decades:.2f} decades; an asymptotic exponent needs "
                                       f"at least {min_decades:g} (the ratio above is not decided on)")
