@@ -298,8 +298,8 @@ def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=D
     standings, results, failures, tables = [], [], {}, {}
     for domain in domains:
         label = _label(domain)
-        store = run(replace(protocol, domain=domain), out / "measure" / label, lm=lm,
-                    corpus=None if corpora is None else corpora[domain], progress=progress)
+        store = run(replace(protocol, domain=domain), out / "measure" / label, lm=lm,  # each policy in its modes
+                    corpus=None if corpora is None else corpora[domain], progress=progress, every_runnable_mode=True)
         failures.update({f"{label}|{key}": line for key, line in store.failures.items()})
         table = tables[label] = store.table()
         if not _measured(table):

@@ -112,6 +112,18 @@ class Protocol:
                     out.append((spec, mode, positions))
         return out
 
+    def unrunnable(self) -> dict[str, str]:
+        """{"policy|mode": one line} for every asked policy and mode the policy cannot run in: reported
+        and recorded as failures, never skipped in silence."""
+        out = {}
+        for spec in self.policies:
+            can = self.policy(spec).modes
+            for mode in self.modes:
+                if mode not in can:
+                    out[f"{spec}|{mode}"] = (f"{spec} cannot run in {mode} mode (it runs in {', '.join(can)}): "
+                                             "not measured")
+        return out
+
     def policy(self, spec: str) -> Policy:
         """The policy of a spec; a random policy without its own seed takes the protocol's."""
         return parse_policy(spec, defaults={"seed": self.seed})
@@ -128,14 +140,17 @@ def protocol_config(protocol: Protocol) -> dict:
 
 
 def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", corpus=None,
-        max_batch_tokens: int = 8192, progress: bool = True, shard: tuple[int, int] = (0, 1)) -> ResultStore:
+        max_batch_tokens: int = 8192, progress: bool = True, shard: tuple[int, int] = (0, 1),
+        every_runnable_mode: bool = False) -> ResultStore:
     """Measure everything the protocol asks for into `out`, skipping finished tasks.
 
     A failing task is reported in one line and recorded in OUT/failures.json; the other tasks
     still run and are saved, and the returned store lists the failures in `store.failures`
     (the `measure` command then exits with status 2). `shard = (rank, world)` runs only the
     prefixes with index % world == rank (see validation.distributed); each rank records its
-    shards in its own manifest file and rank 0 merges them at the end.
+    shards in its own manifest file and rank 0 merges them at the end. A policy asked for in a
+    mode it cannot run in is one line and a failure (`Protocol.unrunnable`), unless
+    `every_runnable_mode` says the modes are meant as "each policy in those it runs in" (the arena).
     """
     from tqdm import tqdm
 
@@ -165,7 +180,9 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
         by_prefix: dict[str, list] = {}
         for p, c in todo:
             by_prefix.setdefault(p.key, [p]).append(c)
-        failures: dict[str, str] = {}
+        failures = protocol.unrunnable() if rank == 0 and not every_runnable_mode else {}
+        for line in failures.values():
+            print(f"wzbounds: error: {line}", file=sys.stderr)
         for items in by_prefix.values():
             prefix, combos_here = items[0], items[1:]
             tokens = ((bos,) if bos is not None else ()) + tuple(prefix.tokens)

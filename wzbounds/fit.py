@@ -203,12 +203,14 @@ def cluster_bootstrap(
 
     The interval is the resamples' quantiles at Phi(z0 + (z0 + z) / (1 - a (z0 + z)))
     for z = Phi^-1 of each tail, with z0 = Phi^-1(share of resamples below the
-    estimate) and a the jackknife's skewness / 6 (Efron 1987). With a few
-    dozen skewed documents the plain percentile interval undercovers (90% for
-    a nominal 95% on the SmolLM2 prose panel; docs/validation.md); BCa
-    corrects the bias and skew. It falls back to the percentile interval when
-    z0 or a is undefined (a degenerate distribution, a jackknife value that
-    is not finite).
+    estimate) and a the jackknife's skewness / 6 (Efron 1987); each tail is
+    first expanded for the sample size, z = sqrt(n / (n-1)) t_{n-1}^-1(tail)
+    (Hesterberg's expanded percentile: a bootstrap of n clusters is too narrow
+    by about that much). With 32 skewed documents the plain percentile
+    interval missed the exponent of the SmolLM2 prose panel above its upper
+    end 6.3% of the time for a nominal 2.5%, this one 4.3% (docs/validation.md).
+    It falls back to the expanded percentile interval when z0 or a is undefined
+    (a degenerate distribution, a jackknife value that is not finite).
     """
     n = int(whole_at_least("n_clusters", n_clusters, 2))
     level = float(in_open_unit("level", level))
@@ -227,8 +229,12 @@ def cluster_bootstrap(
 
 def _bca_levels(n: int, statistic: Callable[[NDArray[np.int64]], NDArray[np.float64]], estimate: float,
                 dist: NDArray, tails: tuple[float, float]) -> list[float]:
-    """The BCa quantile levels for the two tails (cluster_bootstrap); the tails themselves when the
-    bias correction or the acceleration is undefined."""
+    """The BCa quantile levels for the two tails, expanded for n clusters (cluster_bootstrap); the
+    expanded tails themselves when the bias correction or the acceleration is undefined."""
+    from scipy.special import stdtrit
+
+    unit = NormalDist()
+    tails = tuple(unit.cdf(float(np.sqrt(n / (n - 1)) * stdtrit(n - 1, t))) for t in tails)
     if not np.isfinite(estimate):
         return list(tails)
     share = (np.sum(dist < estimate) + 0.5 * np.sum(dist == estimate)) / dist.size
@@ -241,7 +247,6 @@ def _bca_levels(n: int, statistic: Callable[[NDArray[np.int64]], NDArray[np.floa
     d = jack.mean() - jack
     spread = float(d @ d)
     a = float((d**3).sum() / (6 * spread**1.5)) if spread > 0 else 0.0
-    unit = NormalDist()
     z0 = unit.inv_cdf(float(share))
     levels = []
     for t in tails:

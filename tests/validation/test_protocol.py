@@ -112,6 +112,18 @@ def test_a_failing_task_is_one_line_and_the_rest_is_saved(tmp_path, corpus_dir, 
     assert json.loads((tmp_path / "failures.json").read_text()) == store.failures
 
 
+def test_a_policy_that_cannot_run_in_an_asked_mode_is_reported_not_skipped(tmp_path, corpus_dir, capsys):
+    """--mode online,evict --policy sliding,random once ran 3 of 4 tasks per prefix in silence."""
+    protocol = Protocol(model="tiny", domain="tiny", policies=("sliding", "random"), modes=("online", "evict"),
+                        budgets=(1, 4), prefixes=2, prefix_length=32, targets=2, mus=(0.1,))
+    store = run(protocol, tmp_path, lm=tiny_model(), corpus=folder_corpus(corpus_dir), progress=False)
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("wzbounds: error:")]
+    assert lines == ["wzbounds: error: random cannot run in online mode (it runs in recompute, evict): not measured"]
+    assert store.failures == {"random|online": lines[0].removeprefix("wzbounds: error: ")}
+    assert json.loads((tmp_path / "failures.json").read_text()) == store.failures
+    assert len(store.shards) == 2 * 3  # the three runnable tasks on both prefixes
+
+
 def test_measure_exits_2_after_saving_what_ran(tmp_path, corpus_dir, broken_policy, monkeypatch, capsys):
     import validation.models
     from wzbounds.cli import main
