@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wzbounds._grid import parse_grid
+from wzbounds.grids import parse_grid
 from wzbounds.cli import main
 
 

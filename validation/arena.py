@@ -324,7 +324,7 @@ def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=D
         "seconds": round(time.time() - started, 1),
     }
     write_arena(out, report, standings, results)
-    from wzbounds._output import jsonable
+    from wzbounds.output import jsonable
 
     atomic_write(out / "arena.json", json.dumps(jsonable(report), indent=1).encode("utf-8"))
     return report

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from wzbounds._output import CliError
+from wzbounds.output import CliError
 
 DIGESTS = "wzbounds-digests.json"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wzbounds._grid import parse_grid, parse_whole_grid
+from wzbounds.grids import parse_grid, parse_whole_grid
 
 MEASURE_EXAMPLES = """\
 examples:

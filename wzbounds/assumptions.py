@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wzbounds._checks import in_unit_half_open
-from wzbounds._output import jsonable
+from wzbounds.output import jsonable
 from wzbounds.bounds import SUFFIX_ONLY, WindowBound
 from wzbounds.curves import Curves
 from wzbounds.fit import (MAX_RELATIVE_ERROR, Interval, LawComparison, asymptotic_range, bend_interval, compare_laws, exponent_interval,

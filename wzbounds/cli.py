@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from wzbounds import blockmarkov
-from wzbounds._grid import parse_grid, parse_whole_grid
-from wzbounds._output import CliError, OneLineParser, emit, rows_of
+from wzbounds.grids import parse_grid, parse_whole_grid
+from wzbounds.output import CliError, OneLineParser, emit, rows_of
 from wzbounds.cli_compare import add_commands as add_compare_commands
 from wzbounds.cli_rd import add_commands as add_rd_commands
 from wzbounds.cli_synth import add_commands

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from wzbounds._grid import parse_grid
-from wzbounds._output import jsonable
+from wzbounds.grids import parse_grid
+from wzbounds.output import jsonable
 from wzbounds.claims import MARGIN, faster_decay, less_memory
 from wzbounds.curves import read_csv
 

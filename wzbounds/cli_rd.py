@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from wzbounds._grid import parse_grid
-from wzbounds._output import CliError, emit, rows_of
+from wzbounds.grids import parse_grid
+from wzbounds.output import CliError, emit, rows_of
 from wzbounds.cli_synth import add_source_parameters, source_from_args
 from wzbounds.ratedistortion import (binary_entropy, conditional_rates, dsbs, dsbs_wyner_ziv, gaussian_sequential,
                                      gaussian_wyner_ziv, hamming, rd_rates, wyner_ziv_rates)

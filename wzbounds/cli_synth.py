@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from wzbounds._grid import parse_grid, parse_whole_grid
-from wzbounds._output import CliError, jsonable
+from wzbounds.grids import parse_grid, parse_whole_grid
+from wzbounds.output import CliError, jsonable
 from wzbounds.assumptions import AssumptionReport, check_assumptions
 from wzbounds.curves import Curves, read_csv
 from wzbounds.fit import compare_laws, exponent_interval, plot_fits

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wzbounds._registry import build
+from wzbounds.registry import build
 from wzbounds.sources._base import ExactCurves, Source, Truth, windows_grid
 from wzbounds.sources.copy import PowerLawCopy
 from wzbounds.sources.gaussian import ARFIMA, GeometricPACF, PACFGaussian, PowerPACF, gaussian_kl, gaussian_tv
