@@ -123,8 +123,8 @@ def _alpha_paper(x: _Inputs) -> Verdict:
 
 
 CATALOGUE: tuple[Claim, ...] = (
-    Claim("power_law", "delta(w) decays as a power law (PTS): it extrapolates better than a geometric law and its "
-          "local exponent does not fall toward 0", lambda x: rules.power_law(x.data.sliding, report=x.report, **x.boot)),
+    Claim("power_law", "delta(w) decays as a power law (PTS): it extrapolates better than a geometric law and a "
+          "stretched exponential, and its local exponent does not fall toward 0", lambda x: rules.power_law(x.data.sliding, report=x.report, **x.boot)),
     Claim("alpha_tv", "delta(w) ~ C w^-alpha with alpha > 0 on the fit range (the exponent by fit range beside it)",
           lambda x: rules.alpha_positive(x.data.sliding, report=x.report, **x.boot)),
     Claim("alpha_paper", f"alpha_TV agrees with the paper's value for this domain: the whole interval within "
@@ -145,8 +145,8 @@ CATALOGUE: tuple[Claim, ...] = (
           f"at least {rules.LARGE_BUDGET})",
           lambda x: rules.recency(x.need("random"), x.data.sliding, rules.TWO_ORDERS, large_budget=rules.LARGE_BUDGET,
                                   claim="recency_two_orders", **x.boot)),
-    Claim("bound_prediction", "the window the law fitted on half of the documents predicts for eps is within a "
-          "factor 2 of the window the other half needs",
+    Claim("bound_prediction", "the window the law fitted on half of the documents, below the top budget, predicts "
+          "for a distortion reached beyond them is within a factor 2 of the window the other half needs",
           lambda x: rules.bound_prediction(x.data.sliding, x.report.fit_range, **x.boot)),
     Claim("theta_band", "suffix-only policies need and suffice with a window Theta(eps^(-1/alpha)) for TV eps",
           _theta),

@@ -176,12 +176,20 @@ class ResultStore:
 
     @classmethod
     def open(cls, out: str | Path) -> ResultStore:
-        """An existing results folder, for reading, under the configuration it records."""
+        """An existing results folder, read-only, under the configuration it records: no run lock is
+        taken and nothing is swept or merged, so a folder another process is writing can be read
+        (its shards recorded so far; a rank's manifest included)."""
         path = Path(out) / "manifest.json"
         if not path.is_file():
             raise ValueError(f"{out} holds no results (no manifest.json)")
-        config = read_manifest(path)["config"]
-        return cls(out, {k: v for k, v in config.items() if k != "schema"})
+        store = cls.__new__(cls)
+        store.root, store.main_path = Path(out), path
+        store.manifest_path = path
+        store.config = read_manifest(path)["config"]
+        store.failures, store.shards = {}, {}
+        for manifest in [path, *sorted(store.root.glob("manifest.rank*.json"))]:
+            store.shards.update(store._read(manifest).get("shards", {}))
+        return store
 
     def _read(self, path: Path) -> dict[str, Any]:
         manifest = read_manifest(path)

@@ -79,6 +79,22 @@ def test_a_second_writer_in_another_process_is_refused_in_one_line(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_a_folder_being_written_can_be_read_in_another_process(tmp_path):
+    """`wzbounds export` on a run in progress: reading takes no lock and sweeps nothing (it was
+    refused as "being written by another wzbounds process")."""
+    writer = ResultStore(tmp_path, {"x": 1})
+    writer.write("ka", ROWS)
+    tmp = tmp_path / "shards" / ".kb.parquet.123.tmp"  # the writer's shard in flight
+    tmp.write_bytes(b"half")
+    code = ("import sys; from validation.store import ResultStore\n"
+            "print(len(ResultStore.open(sys.argv[1]).table()['tv']))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == str(len(ROWS)), done.stdout + done.stderr
+    assert tmp.exists()  # left to its writer
+    writer.close()
+
+
 def test_the_manifest_is_merged_from_disk_so_no_writer_forgets_another(tmp_path):
     """Two store objects that each know only their own shards: the manifest keeps both."""
     a, b = ResultStore(tmp_path, {"x": 1}), ResultStore(tmp_path, {"x": 1})
