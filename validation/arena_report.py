@@ -34,8 +34,7 @@ def contest_row(c: Contest) -> dict:
     v = c.verdict
     return {"domain": c.domain, "policy": c.policy, "mode": c.mode, "alpha_bytes": interval(c.alpha),
             "ratio": interval(c.ratio), "same_mode_ratio": None if c.same_mode is None else interval(c.same_mode),
-            "bytes": list(c.bytes), "verdict": None if v is None else v.outcome, "words": c.words,
-            "reason": None if v is None else v.reason}
+            "bytes": list(c.bytes), "verdict": None if v is None else v.to_dict(), "words": c.words}
 
 
 def _ci(iv, digits: int = 3) -> str:

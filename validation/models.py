@@ -273,7 +273,9 @@ def load_model(
     bos_id = tokenizer.bos_token_id
     adds_bos = bos_id is not None and bool(probe) and probe[0] == bos_id
     return LoadedModel(
-        model=model, tokenizer=tokenizer, name=name, source=str(where), device=dev, dtype=dtype,
+        model=model, tokenizer=tokenizer, name=name, device=dev, dtype=dtype,
+        source=f"the embedded model, converted as models/{Path(where).name} in the cache" if source.kind == "default"
+        else str(where),
         kv=kv_geometry(cfg, dtype=dtype), max_positions=int(getattr(cfg.get_text_config(), "max_position_embeddings", 0) or 0),
         bos_id=int(bos_id) if adds_bos else None,
     )

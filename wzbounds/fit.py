@@ -12,8 +12,9 @@ two laws far better than the in-sample fit.
 
 Intervals come from a cluster bootstrap: samples (documents, prefixes) are
 resampled whole, because windows measured on one document are dependent;
-the statistic is recomputed on the mean curve of each resample, and the
-percentile interval is reported.
+the statistic is recomputed on the mean curve of each resample, and the BCa
+interval, its tails expanded for the number of clusters, is reported
+(`cluster_bootstrap`).
 """
 
 from __future__ import annotations
@@ -306,7 +307,7 @@ def measured_windows(curves: Curves, name: str = "tv", max_relative_error: float
 
     Beyond it the mean is carried by a few rare samples (a heavy-tailed per-sample
     distortion, as on the renewal HMM at large windows), and both the fit and its
-    percentile interval fail there: on the renewal HMM with 200 samples over 1..64,
+    interval fail there (measured with percentile intervals): on the renewal HMM with 200 samples over 1..64,
     the 95% interval covered the population exponent in 57% of repetitions.
     """
     panel = curves.panel(name)
