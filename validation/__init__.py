@@ -10,6 +10,7 @@ The public API, in the order a measurement uses it:
     ResultStore.open(out).table()      the measured rows as named columns
     curves(table, policy, mode)        wzbounds.curves.Curves, for wzbounds' fits and checks
     CachePolicy, register_policy       write a policy of your own and run it by name
+    check_policy(policy)               the contract it must keep, checked from what it declares
     CacheSummary                       ... or a summary that rewrites the cache (merge, pooled, quantized)
     KvPress                            a kvpress press as a policy ("kvpress:SnapKVPress"; wzbounds[kvpress])
     make_policy, parse_policy          a registered policy from its name and hyperparameters
@@ -42,7 +43,8 @@ _EXPORTS = {
     "IncompleteRun": "validation.protocol",
     "MeasurementWarning": "validation.protocol",
     "ResultStore": "validation.store",
-    "CachePolicy": "validation.policies",
+    "CachePolicy": "validation.policy",
+    "check_policy": "validation.testing",
     "CacheSummary": "validation.summaries",
     "KvPress": "validation.presses",
     "POLICIES": "validation.policies",

@@ -17,7 +17,7 @@ computes from the full-context forward.
                   max-pooled over neighbours                              not suffix-only
 
 Beside these kept-set policies (kind "kept", every mode), two kinds run in
-evict mode only (validation._policy lists the declarations):
+evict mode only (validation.policy lists the declarations):
 
     merge, pooled, quantized    summaries that rewrite the cache (validation.summaries)
     kvpress:<Press>,key=value   any kvpress press (validation.presses)
@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from validation._policy import CachePolicy, Policy, typed_value, whole
+from validation.policy import CachePolicy, Policy, typed_value, whole
 from validation.presses import KvPress
 from validation.summaries import CacheSummary, MergeOnEvict, PooledBlocks, QuantizedTail
 from wzbounds.registry import build
@@ -55,7 +55,7 @@ class SlidingWindow(CachePolicy):
     def anchored_head(self) -> tuple[int, ...]:
         return ()
 
-    def _choose(self, t, budget, scores):
+    def choose(self, t, budget, scores):
         return np.arange(t - budget + 1, t + 1)
 
 
@@ -73,7 +73,7 @@ class SinkRecent(CachePolicy):
     def anchored_head(self) -> tuple[int, ...]:
         return tuple(range(self.n_sink))
 
-    def _choose(self, t, budget, scores):
+    def choose(self, t, budget, scores):
         sinks = min(self.n_sink, budget - 1)
         return np.concatenate([np.arange(sinks), np.arange(t - (budget - sinks) + 1, t + 1)])
 
@@ -85,7 +85,7 @@ class RandomK(CachePolicy):
     seed: int = 0
     name: ClassVar[str] = "random"
 
-    def _choose(self, t, budget, scores):
+    def choose(self, t, budget, scores):
         rng = np.random.default_rng([self.seed, t, budget])
         return np.append(rng.choice(t, size=budget - 1, replace=False), t)
 
@@ -97,7 +97,7 @@ class HeavyHitter(CachePolicy):
     name: ClassVar[str] = "heavy"
     scores: ClassVar[str | None] = "last_query"
 
-    def _choose(self, t, budget, scores):
+    def choose(self, t, budget, scores):
         return np.append(_top(scores, np.arange(t), budget - 1), t)
 
 
@@ -114,7 +114,7 @@ class H2O(CachePolicy):
         if not 0 < self.recent_fraction <= 1:
             raise ValueError(f"h2o: recent_fraction must be in (0, 1]; got {self.recent_fraction}")
 
-    def _choose(self, t, budget, scores):
+    def choose(self, t, budget, scores):
         recent = max(1, int(round(self.recent_fraction * budget)))
         window = np.arange(t - recent + 1, t + 1)
         return np.concatenate([_top(scores, np.arange(t - recent + 1), budget - recent), window])
@@ -138,7 +138,7 @@ class SnapKV(CachePolicy):
     def score_window(self) -> int:
         return self.window
 
-    def _choose(self, t, budget, scores):
+    def choose(self, t, budget, scores):
         obs = min(self.window, budget)
         head = np.arange(t - obs + 1)
         pooled = scores.copy()

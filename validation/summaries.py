@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from validation._policy import Policy, whole
+from validation.policy import Policy, whole
 from wzbounds.memory import KVGeometry
 
 MASS_BYTES = 2  # an int16 mass per merged entry, KV head and layer

@@ -138,7 +138,7 @@ def test_user_policies_register_by_name():
     class EveryOther(CachePolicy):
         name: ClassVar[str] = "test_every_other"
 
-        def _choose(self, t, budget, scores):
+        def choose(self, t, budget, scores):
             older = np.arange(t - 2, -1, -2)[: budget - 1]
             return np.append(older, t)
 

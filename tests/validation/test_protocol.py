@@ -91,7 +91,7 @@ def broken_policy():
     class Broken(CachePolicy):
         name: ClassVar[str] = "test_broken"
 
-        def _choose(self, t, budget, scores):
+        def choose(self, t, budget, scores):
             if budget > 2:
                 raise RuntimeError("kept set exploded")
             return np.arange(t - budget + 1, t + 1)

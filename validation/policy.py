@@ -1,4 +1,7 @@
-"""The base classes of cache policies (validation.policies lists and registers them).
+"""The public base classes of cache policies (validation.policies lists and registers them).
+
+Subclass `CachePolicy` and write `choose(t, budget, scores)`; `validation.testing.check_policy`
+checks a policy against everything it declares, as the built-ins are checked.
 
 A policy has a name, hyperparameters (the fields of a frozen dataclass) and
 declarations the measurement engine dispatches on, never its class:
@@ -72,11 +75,13 @@ class CachePolicy(Policy):
 
     At step t the model is about to predict token t+1 from positions 0..t; `keep(t, budget,
     scores)` returns the sorted positions kept, always including t itself (the query),
-    exactly min(budget, t+1) of them."""
+    exactly min(budget, t+1) of them. Subclasses write the hook `choose`."""
 
     @abstractmethod
-    def _choose(self, t: int, budget: int, scores: NDArray | None) -> NDArray[np.int64]:
-        """Positions kept when budget < t + 1 (the caller handles the trivial case)."""
+    def choose(self, t: int, budget: int, scores: NDArray | None) -> NDArray[np.int64]:
+        """The positions kept when budget < t + 1 (`keep` handles the trivial case): `budget`
+        distinct positions in 0..t, t among them, in any order. `scores` (positions 0..t) is
+        given when the policy declares `scores`, else None."""
 
     def keep(self, t: int, budget: int, scores: NDArray | None = None) -> NDArray[np.int64]:
         if t < 0:
@@ -89,9 +94,13 @@ class CachePolicy(Policy):
             if scores is None or len(scores) < t + 1:
                 raise ValueError(f"policy {self.name!r} needs attention scores for positions 0..{t}")
             scores = np.asarray(scores[: t + 1], dtype=np.float64)
-        kept = np.unique(self._choose(t, budget, scores))
-        assert kept.size == budget and kept[-1] == t, (self.name, t, budget, kept)
-        return kept
+        chosen = np.asarray(self.choose(t, budget, scores))
+        kept = np.unique(chosen)
+        if chosen.size != budget or kept.size != budget or kept[0] < 0 or kept[-1] != t:
+            raise ValueError(f"policy {self.name!r} broke its contract at t = {t}, budget = {budget}: choose must "
+                             f"return {budget} distinct positions in 0..{t} including {t}; got {chosen.tolist()[:12]}"
+                             + (" ..." if chosen.size > 12 else ""))
+        return kept.astype(np.int64)
 
 
 def whole(policy: Policy, field: str, least: int) -> None:

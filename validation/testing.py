@@ -1,0 +1,211 @@
+"""`check_policy`: the contract every cache policy keeps, checked from what it declares.
+
+In the shape of scikit-learn's `check_estimator` (and wzbounds' `check_bound`): small
+named checks, each a function returning a `Verdict`, chosen from the policy's
+declarations (`validation.policy`), so a declaration the engine dispatches on is
+never taken on trust. Every built-in policy, summary and press passes them
+(tests/validation/test_policies.py, one table); the suite proves itself on
+deliberately broken policies, each failing its own check.
+
+For kept-set policies (kind "kept"), on steps t in `steps` and every budget:
+    kept_sets        keep(t, budget) is sorted, distinct, in 0..t, holds t, and has
+                     min(budget, t + 1) entries; with declared scores, also on random ones
+    scores           a policy declaring no scores gives the same kept sets whatever scores
+                     are passed; one declaring them refuses to run without them
+    suffix_only      (declared) the kept set is the last min(budget, t + 1) positions
+    anchored_head    (declared) every kept set with room for the head and t is the head plus
+                     one contiguous run ending at t
+    static_online    (declared) the kept set is a function of (t, budget) alone and never
+                     re-admits a position it evicted at an earlier step
+    modes            the modes follow the kind: kept sets run recompute and evict, online
+                     exactly when static_online; summaries and presses run evict only
+For summaries and presses (kinds "summary", "press"):
+    modes            as above
+    cache_bytes      positive, and non-decreasing in the budget
+    saturated        once saturated at a budget, saturated at every larger one
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from validation.policy import CachePolicy, Policy
+from wzbounds.memory import KVGeometry
+from wzbounds.verdict import Verdict, from_bool
+
+STEPS = (0, 1, 2, 7, 31, 64)
+GEOMETRY = KVGeometry(30, 3, 64, 4.0, "smollm2-135m")
+
+
+@dataclass(frozen=True)
+class PolicyReport:
+    """Every check's verdict on a policy; `ok` when all hold."""
+
+    policy: Policy
+    verdicts: tuple[Verdict, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return all(v.holds for v in self.verdicts)
+
+    def failures(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.holds]
+
+
+def _scores(t: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.random(t + 1)
+
+
+def _kept(policy: CachePolicy, t: int, budget: int, rng: np.random.Generator) -> np.ndarray:
+    return policy.keep(t, budget, _scores(t, rng) if policy.scores is not None else None)
+
+
+def _each(policy: CachePolicy, steps, rule: Callable[[int, int, np.ndarray], str | None], claim: str,
+          what: str, seed: int) -> Verdict:
+    """Run `rule(t, budget, kept)` on every step and budget; the first complaint fails the check."""
+    rng = np.random.default_rng(seed)
+    for t in steps:
+        for budget in range(1, t + 3):
+            try:
+                kept = _kept(policy, t, budget, rng)
+            except ValueError as exc:
+                return from_bool(claim, False, f"{policy.name}: {exc}")
+            complaint = rule(t, budget, kept)
+            if complaint:
+                return from_bool(claim, False, f"{policy.name} at t = {t}, budget = {budget}: {complaint}")
+    return from_bool(claim, True, f"{policy.name}: {what} on every step and budget checked")
+
+
+def check_kept_sets(policy: CachePolicy, steps=STEPS, seed: int = 0) -> Verdict:
+    def rule(t, budget, kept):
+        want = min(budget, t + 1)
+        if kept.size != want or np.any(np.diff(kept) <= 0) or kept[0] < 0 or kept[-1] != t:
+            return f"kept {kept.tolist()[:12]}, not {want} sorted distinct positions in 0..{t} ending at {t}"
+        return None
+
+    return _each(policy, steps, rule, "kept_sets", "sorted, distinct, holding t, of the right size", seed)
+
+
+def check_scores(policy: CachePolicy, steps=STEPS, seed: int = 0) -> Verdict:
+    rng = np.random.default_rng(seed)
+    t = max(steps)
+    if policy.scores is not None:
+        try:
+            policy.keep(t, max(1, t // 2), None)
+        except ValueError:
+            return from_bool("scores", True, f"{policy.name}: declares {policy.scores!r} scores and refuses to run "
+                             "without them")
+        return from_bool("scores", False, f"{policy.name}: declares {policy.scores!r} scores but ran without them")
+    for budget in range(1, t + 1):
+        a, b = policy.keep(t, budget, rng.random(t + 1)), policy.keep(t, budget, rng.random(t + 1))
+        if not np.array_equal(a, b):
+            return from_bool("scores", False, f"{policy.name}: declares no scores, but its kept set at t = {t}, "
+                             f"budget = {budget} changes with the scores passed")
+    return from_bool("scores", True, f"{policy.name}: declares no scores and reads none")
+
+
+def check_suffix_only(policy: CachePolicy, steps=STEPS, seed: int = 0) -> Verdict:
+    def rule(t, budget, kept):
+        want = np.arange(t + 1 - min(budget, t + 1), t + 1)
+        return None if np.array_equal(kept, want) else f"kept {kept.tolist()[:12]}, not the last {want.size} positions"
+
+    return _each(policy, steps, rule, "suffix_only", "the last min(budget, t + 1) positions", seed)
+
+
+def check_anchored_head(policy: CachePolicy, steps=STEPS, seed: int = 0) -> Verdict:
+    head = np.asarray(policy.anchored_head(), dtype=np.int64)
+
+    def rule(t, budget, kept):
+        fixed = head[head < t]
+        if budget >= t + 1 or budget <= fixed.size:  # the whole prefix, or no room for the head and t:
+            return None  # the engine runs these kept sets without the anchor
+        rest = np.setdiff1d(kept, fixed)
+        if not np.all(np.isin(fixed, kept)) or not np.array_equal(rest, np.arange(t + 1 - rest.size, t + 1)):
+            return f"kept {kept.tolist()[:12]}, not the head {head.tolist()} plus one run ending at {t}"
+        return None
+
+    return _each(policy, steps, rule, "anchored_head", f"the head {head.tolist()} plus one run ending at t", seed)
+
+
+def check_static_online(policy: CachePolicy, steps=STEPS, seed: int = 0) -> Verdict:
+    rng = np.random.default_rng(seed)
+    T = max(steps)
+    for budget in (1, 2, 3, 8, 17):
+        evicted: set[int] = set()
+        for t in range(T + 1):
+            try:
+                a = policy.keep(t, budget, rng.random(t + 1))
+                b = policy.keep(t, budget, rng.random(t + 1))
+            except ValueError as exc:
+                return from_bool("static_online", False, f"{policy.name}: {exc}")
+            if not np.array_equal(a, b):
+                return from_bool("static_online", False, f"{policy.name}: declares static_online, but its kept set "
+                                 f"at t = {t}, budget = {budget} is not a function of (t, budget)")
+            back = evicted & set(a.tolist())
+            if back:
+                return from_bool("static_online", False, f"{policy.name}: declares static_online, but re-admits "
+                                 f"{sorted(back)[:5]} at t = {t}, budget = {budget} after evicting them")
+            evicted |= set(range(t + 1)) - set(a.tolist())
+    return from_bool("static_online", True, f"{policy.name}: its kept sets depend on (t, budget) only and never "
+                     "re-admit an evicted position")
+
+
+def check_modes(policy: Policy) -> Verdict:
+    if policy.kind == "kept":
+        want = ("recompute", "evict", "online") if policy.static_online else ("recompute", "evict")
+    else:
+        want = ("evict",)
+    return from_bool("modes", tuple(policy.modes) == want, f"{policy.name} ({policy.kind}): modes "
+                     f"{tuple(policy.modes)}, declared kind and static_online give {want}")
+
+
+def check_cache_bytes(policy: Policy, t: int = 511, kv: KVGeometry = GEOMETRY) -> Verdict:
+    budgets = (1, 2, 4, 8, 16, 64, 256, 512)
+    got = np.array([policy.cache_bytes(t, b, kv) for b in budgets])
+    ok = bool(np.all(got > 0) and np.all(np.diff(got) >= 0))
+    return from_bool("cache_bytes", ok, f"{policy.name}: bytes at budgets {list(budgets)} (t = {t}): "
+                     f"{got.tolist()}; must be positive and non-decreasing")
+
+
+def check_saturated(policy: Policy, t: int = 511, kv: KVGeometry = GEOMETRY) -> Verdict:
+    flags = [bool(policy.saturated(t, b, kv)) for b in range(1, t + 2)]
+    first = flags.index(True) if True in flags else None
+    ok = first is None or all(flags[first:])
+    return from_bool("saturated", ok, f"{policy.name}: saturated from budget "
+                     f"{'never' if first is None else first + 1}{'' if ok else ', then not again'}")
+
+
+def policy_checks(policy: Policy) -> Iterator[tuple[str, Callable[[], Verdict]]]:
+    """(name, check) pairs chosen from the policy's declarations (module docstring)."""
+    yield "modes", lambda: check_modes(policy)
+    if isinstance(policy, CachePolicy):
+        yield "kept_sets", lambda: check_kept_sets(policy)
+        yield "scores", lambda: check_scores(policy)
+        if policy.suffix_only:
+            yield "suffix_only", lambda: check_suffix_only(policy)
+        if policy.anchored_head() is not None:
+            yield "anchored_head", lambda: check_anchored_head(policy)
+        if policy.static_online:
+            yield "static_online", lambda: check_static_online(policy)
+    else:
+        yield "cache_bytes", lambda: check_cache_bytes(policy)
+        yield "saturated", lambda: check_saturated(policy)
+
+
+def check_policy(policy: Policy) -> PolicyReport:
+    """Every check the policy's declarations call for; `report.ok` when all hold, and
+    `report.failures()` says which broke and where."""
+    if not isinstance(policy, Policy):
+        raise ValueError(f"check_policy takes a policy instance (a validation.policy.Policy); got {policy!r}")
+    return PolicyReport(policy, tuple(_run(name, check, policy) for name, check in policy_checks(policy)))
+
+
+def _run(name: str, check: Callable[[], Verdict], policy: Policy) -> Verdict:
+    """A check; a ValueError the policy raises on the way (a broken contract) fails that check."""
+    try:
+        return check()
+    except ValueError as exc:
+        return from_bool(name, False, f"{policy.name}: {exc}")
