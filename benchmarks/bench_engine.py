@@ -48,9 +48,9 @@ def main() -> None:
     kept = engine.kept_sets(ctx, sliding, budgets)
     anchored_tokens = engine._anchored_cost(ctx, kept, ())
 
-    engine.recompute(ctx, sliding, budgets[:4], "preserved", engine="anchored")  # warm-up
+    engine.recompute(ctx, sliding, budgets[:4], "preserved", method="anchored")  # warm-up
     start = time.perf_counter()
-    rows = engine.recompute(ctx, sliding, budgets, "preserved", engine="anchored")
+    rows = engine.recompute(ctx, sliding, budgets, "preserved", method="anchored")
     t_anchored = time.perf_counter() - start
     rate_anchored = len(rows) / t_anchored
 

@@ -70,10 +70,10 @@ def main() -> None:
             return timed(lambda: [f(c) for c in contexts])
 
         rec = run(lambda c: engine.recompute(c, policy, budgets, "preserved"))
-        ev_pairs = run(lambda c: engine.evict(c, policy, budgets, engine="pairs"))
-        ev_mask = run(lambda c: engine.evict(c, policy, budgets, engine="masked"))
-        on_tok = run(lambda c: engine.online(c, policy, budgets, engine="tokens"))
-        on_mask = run(lambda c: engine.online(c, policy, budgets, engine="masked"))
+        ev_pairs = run(lambda c: engine.evict(c, policy, budgets, method="pairs"))
+        ev_mask = run(lambda c: engine.evict(c, policy, budgets, method="masked"))
+        on_tok = run(lambda c: engine.online(c, policy, budgets, method="tokens"))
+        on_mask = run(lambda c: engine.online(c, policy, budgets, method="masked"))
         print(f"{name:<8} {rec:9.2f}s {ev_pairs:11.2f}s {ev_mask:10.2f}s {ev_pairs / ev_mask:5.1f}x "
               f"{ev_mask / rec:5.2f}x {on_tok:10.2f}s {on_mask:11.2f}s {on_tok / on_mask:5.1f}x {on_mask / rec:5.2f}x")
         n_queries = args.targets * len(budgets)

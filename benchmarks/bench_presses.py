@@ -55,7 +55,7 @@ def main() -> None:
         for path in ("prefill", "replay"):
             fresh = [engine.context(t, 1) for t in tokens] if path == "replay" else contexts
             start = time.perf_counter()
-            rows = [r for ctx in fresh for r in engine.evict(ctx, policy, budgets, engine=path)]
+            rows = [r for ctx in fresh for r in engine.evict(ctx, policy, budgets, method=path)]
             times[path] = time.perf_counter() - start
             tvs[path] = np.array([r["tv"] for r in rows])
             totals[path] += times[path]
@@ -67,7 +67,7 @@ def main() -> None:
     start = time.perf_counter()
     for name in presses:
         for ctx in shared:
-            engine.evict(ctx, parse_policy(f"kvpress:{name}"), budgets, engine="replay")
+            engine.evict(ctx, parse_policy(f"kvpress:{name}"), budgets, method="replay")
     together = time.perf_counter() - start
     print(f"{'all, prefill shared':<26} {totals['prefill']:>10.2f} {together:>10.2f} "
           f"{totals['prefill'] / together:>6.1f}x  (the arena's way)")

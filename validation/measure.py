@@ -290,24 +290,24 @@ class Engine:
 
     # -- recompute -------------------------------------------------------------------------
     def recompute(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], positions: str,
-                  engine: str = "auto") -> list[dict]:
-        """Rows (t, budget, divergences) for recompute mode; engine "auto", "anchored" or "naive"."""
+                  method: str = "auto") -> list[dict]:
+        """Rows (t, budget, divergences) for recompute mode; method "auto", "anchored" or "naive"."""
         if positions not in POSITIONS:
             raise ValueError(f"positions must be one of {POSITIONS}; got {positions!r}")
         if "recompute" not in policy.modes:
             raise ValueError(f"policy {policy.name!r} rewrites the cache: it runs in evict mode only")
         kept = self.kept_sets(ctx, policy, budgets)
         head = self.anchored_head(ctx, policy)
-        if engine == "auto":
-            engine = "anchored" if head is not None and self._anchored_cost(ctx, kept, head) < self._naive_cost(kept) else "naive"
-        if engine == "anchored":
+        if method == "auto":
+            method = "anchored" if head is not None and self._anchored_cost(ctx, kept, head) < self._naive_cost(kept) else "naive"
+        if method == "anchored":
             if head is None:
                 raise ValueError(f"the anchored engine serves policies with a fixed head plus a contiguous run (sliding, sink), not {policy.name!r}")
             chunks = self._anchored(ctx, kept, head, positions)
-        elif engine == "naive":
+        elif method == "naive":
             chunks = self._naive(ctx, kept, positions)
         else:
-            raise ValueError(f"engine must be 'auto', 'anchored' or 'naive'; got {engine!r}")
+            raise ValueError(f"method must be 'auto', 'anchored' or 'naive'; got {method!r}")
         return self._rows(ctx, chunks)
 
     def _rows(self, ctx: PrefixContext, chunks: Iterable) -> list[dict]:
@@ -415,24 +415,24 @@ class Engine:
         return [key for key, _ in row], logits[0]
 
     # -- evict -----------------------------------------------------------------------------
-    def evict(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:
+    def evict(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], method: str = "auto") -> list[dict]:
         """Prefill once; per target cut the cache to positions < t, keep the policy's entries, run x_t.
 
-        Scores come from the prefill's queries up to t - 1 (x_t is not yet seen). engine "masked"
+        Scores come from the prefill's queries up to t - 1 (x_t is not yet seen). method "masked"
         (and "auto"): one forward of the queries per prefix (see `_evict_masked`); "pairs": one
         cache edit and forward per (target, budget), the reference. Summaries rewrite the cache
-        before x_t (`_evict_summaries`); presses: engine "replay" (and "auto") or "prefill", the
+        before x_t (`_evict_summaries`); presses: method "replay" (and "auto") or "prefill", the
         reference (see `_evict_press`)."""
         if policy.kind == "press":
-            if engine not in ("auto", "replay", "prefill"):
-                raise ValueError(f"engine must be 'auto', 'replay' or 'prefill' for a press; got {engine!r}")
-            return self._rows(ctx, self._evict_press(ctx, policy, budgets, engine))
-        if engine not in ("auto", "masked", "pairs"):
-            raise ValueError(f"engine must be 'auto', 'masked' or 'pairs'; got {engine!r}")
+            if method not in ("auto", "replay", "prefill"):
+                raise ValueError(f"method must be 'auto', 'replay' or 'prefill' for a press; got {method!r}")
+            return self._rows(ctx, self._evict_press(ctx, policy, budgets, method))
+        if method not in ("auto", "masked", "pairs"):
+            raise ValueError(f"method must be 'auto', 'masked' or 'pairs'; got {method!r}")
         if policy.kind == "summary":
             return self._rows(ctx, self._evict_summaries(ctx, policy, budgets))
         kept = self.kept_sets(ctx, policy, budgets, upto_offset=1)
-        if engine == "pairs":
+        if method == "pairs":
             return self._rows(ctx, self._evict_laws(ctx, kept))
         return self._rows(ctx, self._evict_masked(ctx, kept))
 
@@ -510,11 +510,11 @@ class Engine:
                                       log_mass=state.log_mass if m else None)
                 yield [(t, int(k))], logits[:, -1]
 
-    def _evict_press(self, ctx: PrefixContext, policy, budgets: Sequence[int], engine: str):
+    def _evict_press(self, ctx: PrefixContext, policy, budgets: Sequence[int], method: str):
         """Per (t, k): x_0..x_{t-1} prefilled under the kvpress press at the budget's compression
         ratio (validation.presses), then x_t at position id t against the compressed cache.
 
-        engine "replay" (and "auto"): one plain prefill per target, whose attention layers' calls
+        method "replay" (and "auto"): one plain prefill per target, whose attention layers' calls
         are recorded; per budget the press's own forward hook is replayed on each recorded call
         over a fresh copy of the full cache. A press compresses each layer's cache after that
         layer has attended, so the prefill's hidden states do not depend on the ratio and the
@@ -526,7 +526,7 @@ class Engine:
         ids = torch.as_tensor(ctx.tokens, device=self.device)[None]
         for t in ctx.targets:
             calls = full = None
-            if engine != "prefill":  # recorded once per target, shared by every press of the prefix
+            if method != "prefill":  # recorded once per target, shared by every press of the prefix
                 if t not in ctx._recorded:
                     ctx._recorded[t] = self._recorded_prefill(ids[:, :t])
                 calls, full = ctx._recorded[t]
@@ -582,21 +582,21 @@ class Engine:
         return calls, [(layer.keys, layer.values) for layer in cache.layers]
 
     # -- online ----------------------------------------------------------------------------
-    def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], engine: str = "auto") -> list[dict]:
+    def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], method: str = "auto") -> list[dict]:
         """Decode token by token from position 0, evicting after every step so that the next
         query sees at most `budget` tokens (itself included), positions preserved. Policies
         with a static online kept set only (`static_online`: sliding, sink).
 
-        engine "masked" (and "auto"): one forward per batch of budgets under the mask whose row
+        method "masked" (and "auto"): one forward per batch of budgets under the mask whose row
         j is the kept set at step j (see `_online_masked`); "tokens": the token-by-token decoder
         with cache eviction, the reference."""
         if not policy.static_online:
             raise ValueError(f"online mode runs policies with a static kept set (sliding, sink), not {policy.name!r}")
-        if engine in ("auto", "masked"):
+        if method in ("auto", "masked"):
             return self._rows(ctx, self._online_masked(ctx, policy, budgets))
-        if engine == "tokens":
+        if method == "tokens":
             return self._rows(ctx, self._online_laws(ctx, policy, budgets))
-        raise ValueError(f"engine must be 'auto', 'masked' or 'tokens'; got {engine!r}")
+        raise ValueError(f"method must be 'auto', 'masked' or 'tokens'; got {method!r}")
 
     def _online_kept(self, ctx: PrefixContext, policy: CachePolicy, budget: int) -> np.ndarray:
         """M[j, i] = (i in K_j): the kept set at every step j, as a boolean matrix."""

@@ -55,8 +55,8 @@ def test_bos_in_every_mode(setup, mode):
     assert max(r["tv"] for r in call([L])) < 1e-6  # the whole text and the BOS: the full law
     fast, reference = {"recompute": ("anchored", "naive"), "evict": ("masked", "pairs"),
                        "online": ("masked", "tokens")}[mode]
-    a = [r["tv"] for r in call([1, 3, 7], engine=fast)]
-    b = [r["tv"] for r in call([1, 3, 7], engine=reference)]
+    a = [r["tv"] for r in call([1, 3, 7], method=fast)]
+    b = [r["tv"] for r in call([1, 3, 7], method=reference)]
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
 
 

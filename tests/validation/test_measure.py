@@ -29,8 +29,8 @@ def column(rows, name="tv"):
 def test_anchored_engine_equals_naive_recompute(setup, policy, positions):
     engine, ctx = setup
     p = make_policy(policy)
-    a = engine.recompute(ctx, p, BUDGETS, positions, engine="anchored")
-    b = engine.recompute(ctx, p, BUDGETS, positions, engine="naive")
+    a = engine.recompute(ctx, p, BUDGETS, positions, method="anchored")
+    b = engine.recompute(ctx, p, BUDGETS, positions, method="naive")
     np.testing.assert_allclose(column(a), column(b), atol=1e-6)
     np.testing.assert_allclose(column(a, "kl_0.1"), column(b, "kl_0.1"), atol=1e-6)
 
@@ -66,8 +66,8 @@ def test_evict_and_online_differ_from_recompute_when_tokens_are_evicted(setup):
 def test_evict_in_one_masked_forward_equals_one_cache_edit_per_pair(setup, policy):
     engine, ctx = setup
     p = make_policy(policy)
-    masked = engine.evict(ctx, p, BUDGETS + [72], engine="masked")
-    pairs = engine.evict(ctx, p, BUDGETS + [72], engine="pairs")
+    masked = engine.evict(ctx, p, BUDGETS + [72], method="masked")
+    pairs = engine.evict(ctx, p, BUDGETS + [72], method="pairs")
     assert [(r["t"], r["budget"]) for r in masked] == [(r["t"], r["budget"]) for r in pairs]
     np.testing.assert_allclose(column(masked), column(pairs), rtol=0, atol=1e-7)
     np.testing.assert_allclose(column(masked, "kl_0.1"), column(pairs, "kl_0.1"), rtol=0, atol=1e-7)
@@ -77,8 +77,8 @@ def test_evict_in_one_masked_forward_equals_one_cache_edit_per_pair(setup, polic
 def test_banded_online_equals_the_token_by_token_decoder(setup, policy):
     engine, ctx = setup
     p = make_policy(policy)
-    masked = engine.online(ctx, p, BUDGETS + [72], engine="masked")
-    tokens = engine.online(ctx, p, BUDGETS + [72], engine="tokens")
+    masked = engine.online(ctx, p, BUDGETS + [72], method="masked")
+    tokens = engine.online(ctx, p, BUDGETS + [72], method="tokens")
     np.testing.assert_allclose(column(masked), column(tokens), rtol=0, atol=1e-7)
     np.testing.assert_allclose(column(masked, "kl_0.1"), column(tokens, "kl_0.1"), rtol=0, atol=1e-7)
 
@@ -119,7 +119,7 @@ def test_divergences_match_the_theory_package():
 def test_bad_requests_are_refused(setup):
     engine, ctx = setup
     with pytest.raises(ValueError, match="anchored engine serves policies with a fixed head"):
-        engine.recompute(ctx, make_policy("random"), [4], "preserved", engine="anchored")
+        engine.recompute(ctx, make_policy("random"), [4], "preserved", method="anchored")
     with pytest.raises(ValueError, match="positions must be one of"):
         engine.recompute(ctx, make_policy("sliding"), [4], "shifted")
     with pytest.raises(ValueError, match="online mode runs policies with a static kept set"):

@@ -86,17 +86,17 @@ def test_policy_in_every_mode_it_supports(engine_and_context, spec):
     budgets = [1, 4, 9, 20]
     for positions in ("preserved", "reindexed"):
         assert _tv(engine.recompute(ctx, policy, [48], positions)).max() < 1e-6
-        naive = _tv(engine.recompute(ctx, policy, budgets, positions, engine="naive"))
+        naive = _tv(engine.recompute(ctx, policy, budgets, positions, method="naive"))
         if policy.anchored_head() is not None:
-            anchored = _tv(engine.recompute(ctx, policy, budgets, positions, engine="anchored"))
+            anchored = _tv(engine.recompute(ctx, policy, budgets, positions, method="anchored"))
             np.testing.assert_allclose(anchored, naive, rtol=0, atol=1e-6)
     assert _tv(engine.evict(ctx, policy, [48])).max() < 1e-6
-    np.testing.assert_allclose(_tv(engine.evict(ctx, policy, budgets, engine="masked")),
-                               _tv(engine.evict(ctx, policy, budgets, engine="pairs")), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(_tv(engine.evict(ctx, policy, budgets, method="masked")),
+                               _tv(engine.evict(ctx, policy, budgets, method="pairs")), rtol=0, atol=1e-6)
     if policy.static_online:
         assert _tv(engine.online(ctx, policy, [48])).max() < 1e-6
-        np.testing.assert_allclose(_tv(engine.online(ctx, policy, budgets, engine="masked")),
-                                   _tv(engine.online(ctx, policy, budgets, engine="tokens")), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(_tv(engine.online(ctx, policy, budgets, method="masked")),
+                                   _tv(engine.online(ctx, policy, budgets, method="tokens")), rtol=0, atol=1e-6)
     else:
         with pytest.raises(ValueError, match="online mode runs policies with a static kept set"):
             engine.online(ctx, policy, budgets)

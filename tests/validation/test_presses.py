@@ -116,8 +116,8 @@ def test_replayed_press_equals_a_prefill_under_the_press(llama, spec):
     engine, ctx = llama
     policy = parse_policy(f"kvpress:{spec}")
     budgets = [3, 9, 30, 70]
-    replay = tv(engine.evict(ctx, policy, budgets, engine="replay"))
-    prefill = tv(engine.evict(ctx, policy, budgets, engine="prefill"))
+    replay = tv(engine.evict(ctx, policy, budgets, method="replay"))
+    prefill = tv(engine.evict(ctx, policy, budgets, method="prefill"))
     assert np.allclose(replay, prefill, atol=1e-6), (replay, prefill)
 
 

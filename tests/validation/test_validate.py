@@ -104,7 +104,7 @@ def test_a_failing_mode_is_reported_and_the_rest_is_analysed(tmp_path, monkeypat
     """Evict crashing (as online did on sliding-window models) costs its own claims only."""
     from validation.measure import Engine
 
-    def broken(self, ctx, policy, budgets, engine="auto"):
+    def broken(self, ctx, policy, budgets, method="auto"):
         raise RuntimeError("The size of tensor a (8) must match the size of tensor b (9)")
 
     monkeypatch.setattr(Engine, "evict", broken)

@@ -80,10 +80,10 @@ def hand_masked(engine, ctx, kept, t):
 def test_recompute_engines_equal_a_hand_built_mask_over_the_prefix(setup, policy):
     _, engine, ctx = setup
     p = make_policy(policy)
-    naive = engine.recompute(ctx, p, BUDGETS, "preserved", engine="naive")
+    naive = engine.recompute(ctx, p, BUDGETS, "preserved", method="naive")
     engines = [naive]
     if p.anchored_head() is not None:
-        engines.append(engine.recompute(ctx, p, BUDGETS, "preserved", engine="anchored"))
+        engines.append(engine.recompute(ctx, p, BUDGETS, "preserved", method="anchored"))
     for rows in engines:
         for r in rows:
             q = hand_masked(engine, ctx, engine.keep(ctx, p, r["t"], r["budget"]), r["t"])
@@ -95,8 +95,8 @@ def test_recompute_engines_equal_a_hand_built_mask_over_the_prefix(setup, policy
 def test_anchored_equals_naive(setup, positions):
     _, engine, ctx = setup
     p = make_policy("sink", n_sink=2)
-    a = engine.recompute(ctx, p, BUDGETS, positions, engine="anchored")
-    b = engine.recompute(ctx, p, BUDGETS, positions, engine="naive")
+    a = engine.recompute(ctx, p, BUDGETS, positions, method="anchored")
+    b = engine.recompute(ctx, p, BUDGETS, positions, method="naive")
     np.testing.assert_allclose(column(a), column(b), rtol=0, atol=1e-6)
 
 
@@ -106,7 +106,7 @@ def test_masked_evict_equals_one_cache_edit_per_pair(setup, policy):
     p = make_policy(policy)
     if p.scores is not None:
         ctx = engine.context(ctx.tokens, N_TARGETS, scores=True)
-    a, b = engine.evict(ctx, p, BUDGETS, engine="masked"), engine.evict(ctx, p, BUDGETS, engine="pairs")
+    a, b = engine.evict(ctx, p, BUDGETS, method="masked"), engine.evict(ctx, p, BUDGETS, method="pairs")
     np.testing.assert_allclose(column(a), column(b), rtol=0, atol=1e-6)
 
 
@@ -114,7 +114,7 @@ def test_masked_evict_equals_one_cache_edit_per_pair(setup, policy):
 def test_banded_online_equals_the_token_by_token_decoder(setup, policy):
     _, engine, ctx = setup
     p = make_policy(policy)
-    a, b = engine.online(ctx, p, BUDGETS, engine="masked"), engine.online(ctx, p, BUDGETS, engine="tokens")
+    a, b = engine.online(ctx, p, BUDGETS, method="masked"), engine.online(ctx, p, BUDGETS, method="tokens")
     np.testing.assert_allclose(column(a), column(b), rtol=0, atol=1e-6)
 
 
