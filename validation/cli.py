@@ -121,7 +121,7 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
 VALIDATE_EXAMPLES = """\
 examples:
   wzbounds validate --quick --out report/                   # the embedded SmolLM2-135M, < 10 min on a CPU
-  wzbounds validate --standard --out standard/              # every policy and mode, < 1 hour on 2 cores
+  wzbounds validate --standard --out standard/              # every policy and mode, 1-1.5 h on 2 cores
   wzbounds validate --full --model ./Qwen2.5-0.5B --device cuda --out qwen-full/
   wzbounds validate --model ./gemma-3-270m.gguf --domain ./my-texts/ --policy snapkv:window=16 --out mine/
   wzbounds validate --bos always --out with-sink/          # every context starts with the BOS token
@@ -174,7 +174,7 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="32 short prefixes per domain, < 10 min on a CPU (default)")
     size.add_argument("--standard", action="store_true", help="32 prefixes of 1024 tokens, every policy and mode, "
-                      "< 1 hour on 2 cores")
+                      "1-1.5 h on 2 cores")
     size.add_argument("--full", action="store_true", help="the paper-scale protocol (a GPU)")
     p.add_argument("--domain", action="append", help="'natural', 'code' or your own text file / folder; repeat "
                    "for several (default: natural and code)")

@@ -8,7 +8,7 @@ bootstrap unit), one target at the end of each prefix:
               At most 10 minutes from `bash dev.sh main` on a 2-core CPU.
     standard  32 prefixes of 1024 tokens per domain, budgets 1..512; all six policies in
               recompute and evict mode, sliding re-indexed, and online sliding and sink at
-              budgets 8, 32, 128, 512 on the same prefixes. At most an hour on 2 cores.
+              budgets 8, 32, 128, 512 on the same prefixes. 92 min on a shared 2-core CPU.
     full      the paper's scale, for a GPU: 100 prefixes per domain as long as the model's
               context (at most 8192 tokens), budgets to half the prefix, every policy and mode.
 
