@@ -152,15 +152,19 @@ def test_bos_rule_reaches_every_part_and_the_report(tmp_path):
 def test_check_on_the_exported_curves_gives_validates_verdicts(report_dir, capsys):
     """One analysis layer: the sliding window's curves exported from the run, fed to `wzbounds check`
     with the same resamples, give report.json's power_law (PTS), kl_doubling (KL) and Theta window."""
+    from validation.corpora import folder_corpus
     from wzbounds.cli import main
 
-    report = json.loads((report_dir / "report.json").read_text())
+    corpus = folder_corpus(next(report_dir.parent.glob("validate-texts*")))
+    report = validate(report_dir, lm=tiny_model(layers=2), corpora={"natural": corpus, "code": corpus}, n_boot=200,
+                      progress=False)  # resumed: decided again with 200 resamples, whatever ran before
     csv = report_dir.parent / "sliding-export.csv"
     assert main(["export", str(report_dir), "--domain", "natural", "--policy", "sliding", "--out", str(csv)]) == 0
     capsys.readouterr()
     assert main(["check", str(csv), "--eps", "0.1,0.03,0.01", "--n-boot", "200", "--json"]) == 0
     checked = json.loads(capsys.readouterr().out)["assumptions"]
     by = {v["claim"]: v for v in checked["verdicts"]}
+    report = json.loads((report_dir / "report.json").read_text())
     got = {c["claim"]: c for c in report["checks"] if c["domain"] == "natural"}
     for mine, theirs in (("power_law", "PTS"), ("kl_doubling", "KL")):
         assert (got[mine]["outcome"], got[mine]["interval"]) == (by[theirs]["outcome"], by[theirs]["interval"])
