@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from wzbounds.cli import main
 from validation.store import ResultStore
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NO_TORCH = any(importlib.util.find_spec(m) is None for m in ("torch", "transformers"))
 
 
