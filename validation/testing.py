@@ -34,25 +34,18 @@ import numpy as np
 
 from validation.policy import CachePolicy, Policy
 from wzbounds.memory import KVGeometry
-from wzbounds.verdict import Verdict, from_bool
+from wzbounds.verdict import Verdict, VerdictList, from_bool
 
 STEPS = (0, 1, 2, 7, 31, 64)
 GEOMETRY = KVGeometry(30, 3, 64, 4.0, "smollm2-135m")
 
 
 @dataclass(frozen=True)
-class PolicyReport:
+class PolicyReport(VerdictList):
     """Every check's verdict on a policy; `ok` when all hold."""
 
     policy: Policy
     verdicts: tuple[Verdict, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        return all(v.holds for v in self.verdicts)
-
-    def failures(self) -> list[Verdict]:
-        return [v for v in self.verdicts if not v.holds]
 
 
 def _scores(t: int, rng: np.random.Generator) -> np.ndarray:

@@ -59,6 +59,26 @@ class Verdict:
                 "interval": None if self.interval is None else list(self.interval), "numbers": dict(self.numbers)}
 
 
+class VerdictList:
+    """What a report holding `verdicts` (a tuple of Verdict) answers: `ok` when every one holds,
+    the `failures`, and one `verdict` by its claim (check_bound's and check_policy's reports)."""
+
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(v.holds for v in self.verdicts)
+
+    def failures(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.holds]
+
+    def verdict(self, claim: str) -> Verdict:
+        for v in self.verdicts:
+            if v.claim == claim:
+                return v
+        raise KeyError(claim)
+
+
 def from_bool(claim: str, ok: bool, reason: str, **numbers: Any) -> Verdict:
     """A verdict on an exact check (no estimate): holds or fails."""
     return Verdict(claim, HOLDS if ok else FAILS, reason, None, numbers)

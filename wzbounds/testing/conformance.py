@@ -37,30 +37,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wzbounds.bounds import WindowBound
-from wzbounds.verdict import Verdict, from_bool
+from wzbounds.verdict import Verdict, VerdictList, from_bool
 
 RTOL = 1e-9
 
 
 @dataclass(frozen=True)
-class BoundReport:
+class BoundReport(VerdictList):
     """Every check's verdict on a bound; `ok` when all hold."""
 
     bound: WindowBound
     verdicts: tuple[Verdict, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        return all(v.holds for v in self.verdicts)
-
-    def failures(self) -> list[Verdict]:
-        return [v for v in self.verdicts if not v.holds]
-
-    def verdict(self, claim: str) -> Verdict:
-        for v in self.verdicts:
-            if v.claim == claim:
-                return v
-        raise KeyError(claim)
 
 
 def targets(bound: WindowBound, n: int = 200, seed: int = 0) -> NDArray[np.float64]:
