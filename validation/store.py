@@ -153,9 +153,7 @@ class ResultStore:
         _FolderLocks.acquire(self.root, shared=rank is not None)
         self._open = True
         try:
-            for path in [self.main_path, *sorted(self.root.glob("manifest.rank*.json"))]:
-                if path.exists():
-                    self.shards.update(self._read(path).get("shards", {}))
+            self._read_all()
             if rank is None:
                 self._sweep()
                 self.merge()
@@ -187,9 +185,14 @@ class ResultStore:
         store.manifest_path = path
         store.config = read_manifest(path)["config"]
         store.failures, store.shards = {}, {}
-        for manifest in [path, *sorted(store.root.glob("manifest.rank*.json"))]:
-            store.shards.update(store._read(manifest).get("shards", {}))
+        store._read_all()
         return store
+
+    def _read_all(self) -> None:
+        """Every shard the folder's manifests record: the main one and each rank's."""
+        for path in [self.main_path, *sorted(self.root.glob("manifest.rank*.json"))]:
+            if path.exists():
+                self.shards.update(self._read(path).get("shards", {}))
 
     def _read(self, path: Path) -> dict[str, Any]:
         manifest = read_manifest(path)

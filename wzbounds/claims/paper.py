@@ -224,17 +224,13 @@ def _budget_reaching(top: np.ndarray, bottom: np.ndarray, w: np.ndarray, than: f
     """The budget where the log-log line of E top / E bottom over the upper half of the budgets
     reaches `than`, on the data and on each resample; inf where the ratio does not grow."""
     low, high = asymptotic_range(w)
-    keep = (w >= low) & (w <= high)
-    x = np.log(w[keep])
+    keep = in_fit_range(w, (low, high))
 
     def reach(rows):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logr = np.log(resampled_means(top[:, keep], rows) / resampled_means(bottom[:, keep], rows))
-        xc = x - x.mean()
-        slope = (logr - logr.mean(1, keepdims=True)) @ xc / (xc @ xc)
-        intercept = logr.mean(1) - slope * x.mean()
+        C, alpha = fitted_laws(w[keep], resampled_means(top[:, keep], rows) / resampled_means(bottom[:, keep], rows))
+        growth = -alpha  # the ratio grows as C w^growth
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return np.where(slope > 0, np.exp((np.log(than) - intercept) / np.where(slope > 0, slope, 1.0)), np.inf)
+            return np.where(growth > 0, (than / C) ** (1 / np.where(growth > 0, growth, 1.0)), np.inf)
 
     rng = np.random.default_rng(boot["seed"])
     n = top.shape[0]
