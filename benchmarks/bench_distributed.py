@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["measure", "--domain", "natural", "--policy", "sliding", "--windows", "1:64", "--prefixes", "4",
+ARGS = ["measure", "--domain", "natural", "--policy", "sliding", "--budgets", "1:64", "--prefixes", "4",
         "--prefix-length", "256", "--targets", "8", "--quiet"]
 
 

@@ -24,8 +24,8 @@ import time
 import numpy as np
 import torch
 
-from validation.measure import Engine
-from validation.models import load_model
+from validation.data.models import load_model
+from validation.engine import Engine
 from validation.policies import make_policy
 
 

@@ -36,8 +36,8 @@ def main() -> None:
         print("bench_presses: kvpress is not installed here; run it with .venv-kvpress/bin/python "
               "(`bash dev.sh arena` creates that environment)")
         return
-    from validation.measure import Engine
-    from validation.models import load_model
+    from validation.data.models import load_model
+    from validation.engine import Engine
     from validation.policies import parse_policy
 
     presses = args.press or ["StreamingLLMPress", "SnapKVPress", "TOVAPress", "ExpectedAttentionPress"]

@@ -19,7 +19,6 @@ import numpy as np
 from wzbounds.ratedistortion import dsbs, hamming, rd_rates, wyner_ziv_rates
 from wzbounds.ratedistortion.reference import generic_wyner_ziv_rate
 
-
 #: seconds the generic solve may take per problem (it needs minutes where the channel has ~1000 entries)
 TIME_LIMIT = 120.0
 

@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.validation.test_arena import world  # noqa: E402
-from validation.arena import exponent_contest  # noqa: E402
+from validation.runs.contests import exponent_contest  # noqa: E402
 from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE  # noqa: E402
 
 WORLDS = {  # name: (alpha of the policy in bytes, documents, the wrong outcome)

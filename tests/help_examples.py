@@ -1,9 +1,14 @@
-"""Every example printed by any `wzbounds ... --help`, collected from the parsers themselves."""
+"""Every example printed by any `wzbounds ... --help`, collected from the parsers themselves, and the
+README's command lines (shared by the theory and the real-model example tests)."""
 
 import argparse
+import re
 import shlex
+from pathlib import Path
 
 from wzbounds.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _parsers(parser: argparse.ArgumentParser):
@@ -30,3 +35,18 @@ def help_examples() -> list[list[str]]:
                 continue
             found.setdefault(" ".join(argv), argv)
     return list(found.values())
+
+
+def readme_block(heading: str, language: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(heading):]
+    return re.search(rf"```{language}\n(.*?)```", section, re.S).group(1)
+
+
+def readme_commands() -> list[list[str]]:
+    argvs = []
+    for line in readme_block("## On the command line", "bash").splitlines():
+        words = shlex.split(line.split("  #")[0])
+        if words[:1] == ["wzbounds"]:
+            argvs.append(words[1:])
+    return argvs

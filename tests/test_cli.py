@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wzbounds.grids import parse_grid
 from wzbounds.cli import main
+from wzbounds.grids import parse_grid
 
 
 def run_json(capsys, *argv):

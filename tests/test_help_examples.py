@@ -2,33 +2,14 @@
 the README's Python block as written. The real-model examples are run with --dry-run in
 tests/validation/test_help_examples.py."""
 
-import re
-import shlex
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.help_examples import help_examples
+from tests.help_examples import help_examples, readme_block, readme_commands
 from wzbounds.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 THEORY = ("bound", "synth", "check", "rd", "compare")
-
-
-def readme_block(heading: str, language: str) -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index(heading):]
-    return re.search(rf"```{language}\n(.*?)```", section, re.S).group(1)
-
-
-def readme_commands() -> list[list[str]]:
-    argvs = []
-    for line in readme_block("## On the command line", "bash").splitlines():
-        words = shlex.split(line.split("  #")[0])
-        if words[:1] == ["wzbounds"]:
-            argvs.append(words[1:])
-    return argvs
 
 
 EXAMPLES = [a for a in help_examples() + readme_commands() if a[0] in THEORY]

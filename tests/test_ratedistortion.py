@@ -6,9 +6,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtr
 
-from wzbounds.ratedistortion import (binary_entropy, blahut_arimoto, conditional_rd, discretised_gaussian_wyner_ziv,
-                                     dsbs, dsbs_wyner_ziv, gaussian_grid, gaussian_sequential, hamming,
-                                     side_info_bottleneck, strategies, wyner_ziv)
+from wzbounds.ratedistortion import (
+    binary_entropy,
+    blahut_arimoto,
+    conditional_rd,
+    discretised_gaussian_wyner_ziv,
+    dsbs,
+    dsbs_wyner_ziv,
+    gaussian_grid,
+    gaussian_sequential,
+    hamming,
+    side_info_bottleneck,
+    strategies,
+    wyner_ziv,
+)
 from wzbounds.sources import ARFIMA, PowerPACF
 from wzbounds.testing.strategies import distributions
 
@@ -139,10 +150,26 @@ def test_wyner_ziv_rate_is_convex_and_non_increasing_on_random_sources(joint):
     pxy = joint.reshape(2, 2)
     probe = wyner_ziv_rates(pxy, hamming(2), 1.0)
     D = probe.d_min + (probe.d_max - probe.d_min) * np.linspace(0.0, 1.0, 6)
-    out = wyner_ziv_rates(pxy, hamming(2), D, tol=1e-9)
-    assert np.all(np.diff(out.rate) <= 1e-8)
-    assert np.all(np.diff(out.rate, 2) >= -1e-7)  # even spacing: convex means second differences >= 0
+    tol = 1e-6  # reachable on near-degenerate sources too (a cell of mass 1e-3 converges slowly)
+    out = wyner_ziv_rates(pxy, hamming(2), D, tol=tol)
+    assert np.all(np.diff(out.rate) <= tol)  # each rate is within tol of the curve
+    assert np.all(np.diff(out.rate, 2) >= -4 * tol)  # even spacing: convex means second differences >= 0
     assert np.all(out.rate_lower <= out.rate_upper)
+
+
+def test_a_point_within_the_slack_right_of_d_is_no_chords_left_end():
+    """Found by hypothesis: with a nearly empty cell, a solved point lands a hair right of D; taken as
+    a chord's left end it gave an upper bound of -1e276, printed as rate 0. The reference is the
+    generic scipy solve."""
+    pxy = np.array([[0.10948813, 0.88956151], [0.0, 0.00095036]])
+    D = np.linspace(0.0, 0.00095036, 6)
+    out = wyner_ziv_rates(pxy, hamming(2), D, tol=1e-6)
+    for k in (1, 3):
+        ref = generic_wyner_ziv_rate(pxy, hamming(2), D[k])
+        assert out.rate_lower[k] - 1e-6 <= ref <= out.rate_upper[k] + 1e-6
+        assert out.rate[k] > 1e-3
+    with pytest.raises(RuntimeError, match="no 1e-09-bracket at D = 0.000190072 after 12 slope solves"):
+        wyner_ziv_rates(pxy, hamming(2), D, tol=1e-9, max_solves=12)  # out of reach: said, not printed as 0
 
 
 def zamir_gap(joint):

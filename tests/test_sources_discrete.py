@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 import wzbounds as wz
 from wzbounds.assumptions import check_assumptions
-from wzbounds.testing.strategies import copy_sources, hmm_sources
 from wzbounds.fit import fit_power
 from wzbounds.sources import MarkovHMM, PowerLawCopy, RenewalHMM
+from wzbounds.testing.strategies import copy_sources, hmm_sources
 
 
 def copy_law(src: PowerLawCopy, path: np.ndarray, L: int) -> np.ndarray:

@@ -20,7 +20,7 @@ The public API, in the order a measurement uses it:
 
 docs/validation.md has a runnable example of a user-defined policy. Names are
 imported on first use (PEP 562), so `import validation` loads neither torch
-nor transformers; `validation.geometry` works without them.
+nor transformers; `validation.data.geometry` works without them.
 """
 
 from __future__ import annotations
@@ -29,24 +29,24 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "load_model": "validation.models",
-    "LoadedModel": "validation.models",
-    "load_corpus": "validation.corpora",
-    "folder_corpus": "validation.corpora",
-    "select_prefixes": "validation.corpora",
-    "Engine": "validation.measure",
-    "PrefixContext": "validation.measure",
-    "AttentionLayout": "validation.masks",
-    "Protocol": "validation.protocol",
-    "run": "validation.protocol",
-    "curves": "validation.protocol",
-    "IncompleteRun": "validation.protocol",
-    "MeasurementWarning": "validation.protocol",
-    "ResultStore": "validation.store",
-    "CachePolicy": "validation.policy",
+    "load_model": "validation.data.models",
+    "LoadedModel": "validation.data.models",
+    "load_corpus": "validation.data.corpora",
+    "folder_corpus": "validation.data.corpora",
+    "select_prefixes": "validation.data.corpora",
+    "Engine": "validation.engine",
+    "PrefixContext": "validation.engine",
+    "AttentionLayout": "validation.engine.masks",
+    "Protocol": "validation.runs.protocol",
+    "run": "validation.runs.protocol",
+    "curves": "validation.runs.protocol",
+    "IncompleteRun": "validation.errors",
+    "MeasurementWarning": "validation.errors",
+    "ResultStore": "validation.runs.store",
+    "CachePolicy": "validation.policies.base",
     "check_policy": "validation.testing",
-    "CacheSummary": "validation.summaries",
-    "KvPress": "validation.presses",
+    "CacheSummary": "validation.policies.summaries",
+    "KvPress": "validation.policies.presses",
     "POLICIES": "validation.policies",
     "register_policy": "validation.policies",
     "make_policy": "validation.policies",

@@ -13,18 +13,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from validation.data.bos import BOS_RULES
 from wzbounds.grids import parse_grid, parse_whole_grid
 
 MEASURE_EXAMPLES = """\
 examples:
-  wzbounds measure --model default --domain natural --policy sliding --windows 1:1024 --prefix-length 2048 --prefixes 100 --out results/
-  wzbounds measure --domain code --policy sliding,sink:n_sink=8,heavy --mode recompute,evict --windows 1:256 \\
+  wzbounds measure --model default --domain natural --policy sliding --budgets 1:1024 --prefix-length 2048 --prefixes 100 --out results/
+  wzbounds measure --domain code --policy sliding,sink:n_sink=8,heavy --mode recompute,evict --budgets 1:256 \\
       --prefixes 8 --prefix-length 512 --targets 16 --out results-code/
   wzbounds measure --model ./my-model.gguf --domain ./my-texts/ --policy sliding --positions preserved,reindexed \\
-      --windows 1:512 --prefix-length 1024 --out mine/ --device cuda --dtype bfloat16
+      --budgets 1:512 --prefix-length 1024 --out mine/ --device cuda --dtype bfloat16
   wzbounds measure --policy merge,pooled:block=16,quantized:bits=2 --policy kvpress:TOVAPress --mode evict \\
-      --windows 4:128 --prefix-length 256 --targets 1 --prefixes 16 --out summaries/
-  torchrun --nproc-per-node 4 -m validation measure --domain natural --windows 1:4096 --prefix-length 8192 --prefixes 100 --out big/
+      --budgets 4:128 --prefix-length 256 --targets 1 --prefixes 16 --out summaries/
+  torchrun --nproc-per-node 4 -m validation measure --domain natural --budgets 1:4096 --prefix-length 8192 --prefixes 100 --out big/
 Re-running the same command resumes: finished shards are verified and skipped.
 """
 
@@ -34,16 +35,17 @@ def _csv(value: str) -> tuple[str, ...]:
 
 
 def cmd_measure(args: argparse.Namespace) -> None:
+    from validation.errors import IncompleteRun
     from validation.policies import split_specs
-    from validation.preflight import check_device, check_domain, check_model, whole
-    from validation.protocol import IncompleteRun, Protocol, protocol_config, run
-    from validation.store import check_out
+    from validation.runs.preflight import check_device, check_domain, check_model, whole
+    from validation.runs.protocol import Protocol, protocol_config, run
+    from validation.runs.store import check_out
 
     # every argument first: nothing is fetched, loaded or written before they all pass
     protocol = Protocol(
         model=args.model, domain=args.domain, policies=split_specs(",".join(args.policy or ["sliding"])),
         modes=_csv(args.mode),
-        positions=_csv(args.positions), budgets=tuple(int(b) for b in parse_whole_grid("windows", args.windows)),
+        positions=_csv(args.positions), budgets=_budgets(args, (1, 2, 4, 8, 16, 32, 64, 128, 256)),
         prefixes=args.prefixes, prefix_length=args.prefix_length, targets=args.targets, seed=args.seed,
         mus=tuple(float(m) for m in parse_grid("mu", args.mu)), dtype=args.dtype, bos=args.bos,
     )
@@ -55,9 +57,9 @@ def cmd_measure(args: argparse.Namespace) -> None:
     if args.dry_run:
         print(f"dry run: {_plan(protocol)} into {args.out}; arguments checked, nothing fetched, loaded or written")
         return
-    from validation.corpora import load_corpus
-    from validation.distributed import process_group
-    from validation.models import load_model, resolve_device
+    from validation.data.corpora import load_corpus
+    from validation.data.models import load_model, resolve_device
+    from validation.runs.distributed import process_group
 
     resolve_device(args.device)
     corpus = load_corpus(protocol.domain)  # a bad corpus fails in a second, before the model loads
@@ -80,22 +82,48 @@ def _plan(protocol) -> str:
             f"{protocol.domain} with model {protocol.model}")
 
 
-def _runtime_options(p: argparse.ArgumentParser) -> None:
-    """--device, --dtype, --trust-remote-code and --dry-run, shared by measure, validate and arena."""
+def _common_options(p: argparse.ArgumentParser, *, domains: bool) -> None:
+    """The options every real-model command takes, from one place: the model, the domain(s), the BOS
+    rule, device, dtype, remote code, a dry run, the output folder and quiet. `domains`: --domain may
+    repeat (validate, arena: several domains in one report) or is one domain (measure: one folder)."""
+    p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf file, a model "
+                   "folder, or a hub id already in the local cache")
+    if domains:
+        p.add_argument("--domain", action="append", help="'natural', 'code' or your own text file / folder; repeat "
+                       "for several (default: natural and code)")
+    else:
+        p.add_argument("--domain", default="natural", help="'natural', 'code', or a text file / folder")
+    p.add_argument("--bos", default="auto", choices=BOS_RULES,
+                   help="a BOS token first in every context, outside the budget: auto = when the tokenizer adds "
+                   "one (the embedded SmolLM2 adds none), always = the tokenizer's BOS token, never")
     p.add_argument("--dry-run", action="store_true", help="check every argument and print what would be measured; "
                    "nothing is fetched, loaded or written")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
     p.add_argument("--dtype", default="float32", help="float32 (default), bfloat16, float16")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow a model folder's own Python code to run (off unless given here)")
+    p.add_argument("--out", required=True, help="output folder (created; resumed if it holds this configuration)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _sample_options(p: argparse.ArgumentParser, *, prefixes: int, prefix_length: int, budgets: str) -> None:
+    """How much is measured, for the commands that take it directly (measure, arena): budgets, prefixes."""
+    p.add_argument("--budgets", default=None, help=f"budgets in cache entries: '1:1024' (powers of two), a list, or "
+                   f"START:STOP:N (default {budgets})")
+    p.add_argument("--prefixes", type=int, default=prefixes, help=f"prefixes (documents) per domain "
+                   f"(default {prefixes})")
+    p.add_argument("--prefix-length", type=int, default=prefix_length, help=f"tokens per prefix "
+                   f"(default {prefix_length})")
+
+
+def _budgets(args: argparse.Namespace, default) -> tuple[int, ...]:
+    return tuple(int(b) for b in parse_whole_grid("budgets", args.budgets)) if args.budgets else tuple(default)
 
 
 def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     p = top.add_parser("measure", help="measure a real LM under cache policies (torch + transformers)",
                        description=__doc__, epilog=MEASURE_EXAMPLES, formatter_class=fmt)
-    p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf file, a model "
-                   "folder, or a hub id already in the local cache")
-    p.add_argument("--domain", default="natural", help="'natural', 'code', or a text file / folder")
+    _common_options(p, domains=False)
     p.add_argument("--policy", action="append", help="policies with optional hyperparameters, comma-separated or "
                    "repeated: sliding, sink, random, heavy, h2o, snapkv, e.g. 'sliding,sink:n_sink=8' or "
                    "'snapkv:window=16,kernel=7'; evict mode only: the summaries merge, pooled, quantized "
@@ -103,18 +131,11 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
                    "wzbounds[kvpress]) (default sliding; all values are recorded with the results)")
     p.add_argument("--mode", default="recompute", help="comma-separated: recompute, evict, online")
     p.add_argument("--positions", default="preserved", help="recompute positions: preserved, reindexed (or both)")
-    p.add_argument("--windows", default="1:256", help="budgets in tokens: '1:1024' (powers of two), a list, or START:STOP:N")
-    p.add_argument("--prefixes", type=int, default=4, help="prefixes (documents) to measure (default 4)")
-    p.add_argument("--prefix-length", type=int, default=512, help="tokens per prefix (default 512)")
+    _sample_options(p, prefixes=4, prefix_length=512, budgets="1:256")
     p.add_argument("--targets", type=int, default=16, help="target positions at the end of each prefix (default 16)")
     p.add_argument("--mu", default="0.01,0.1,0.3", help="KL smoothing values (default 0.01,0.1,0.3)")
-    p.add_argument("--bos", default="auto", choices=("auto", "always", "never"),
-                   help="start every context with the BOS token: auto (when the tokenizer adds one), always, never")
     p.add_argument("--seed", type=int, default=0, help="seed for prefixes and random-K (default 0)")
-    _runtime_options(p)
     p.add_argument("--max-batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")
-    p.add_argument("--out", required=True, help="results folder (created; resumed if it holds this configuration)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_measure)
 
 
@@ -130,11 +151,12 @@ Re-running the same command resumes the measurements and rewrites the report.
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    from validation.models import load_model, resolve_device
+    from validation.data.models import load_model, resolve_device
+    from validation.errors import IncompleteRun
     from validation.policies import split_specs
-    from validation.protocol import IncompleteRun
-    from validation.preflight import check_device
-    from validation.validate import DOMAINS, preflight, presets, validate
+    from validation.runs.preflight import check_device
+    from validation.runs.presets import DOMAINS, presets
+    from validation.validate import preflight, validate
 
     preset = "full" if args.full else "standard" if args.standard else "quick"
     policies = split_specs(",".join(args.policy)) if args.policy else None
@@ -169,25 +191,16 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
 
     p = top.add_parser("validate", help="the main job: measure, fit, decide the claims, report",
                        description=doc, epilog=VALIDATE_EXAMPLES, formatter_class=fmt)
-    p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf file, a folder, "
-                   "or a cached hub id")
+    _common_options(p, domains=True)
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="32 short prefixes per domain, < 10 min on a CPU (default)")
     size.add_argument("--standard", action="store_true", help="32 prefixes of 1024 tokens, every policy and mode, "
                       "1-1.5 h on 2 cores")
     size.add_argument("--full", action="store_true", help="the paper-scale protocol (a GPU)")
-    p.add_argument("--domain", action="append", help="'natural', 'code' or your own text file / folder; repeat "
-                   "for several (default: natural and code)")
     p.add_argument("--policy", action="append", help="policies (with hyperparameters) instead of the preset's; "
                    "the sliding window is always measured")
     p.add_argument("--mode", help="modes instead of the preset's, comma-separated: recompute, evict, online")
-    p.add_argument("--bos", default="auto", choices=("auto", "always", "never"),
-                   help="a BOS token first in every context, outside the budget: auto = when the tokenizer adds "
-                   "one (the embedded SmolLM2 adds none), always = the tokenizer's BOS token, never")
-    _runtime_options(p)
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_validate)
 
 
@@ -195,7 +208,7 @@ ARENA_EXAMPLES = """\
 examples (`bash dev.sh arena` runs the first in the kvpress environment):
   wzbounds arena --out arena/                               # the embedded model, where kvpress is installed
   wzbounds arena --press SnapKVPress,TOVAPress --press "AdaKVPress,press=SnapKVPress" --prefixes 8 --out few/
-  wzbounds arena --domain ./my-texts/ --prefix-length 512 --windows 8:256 --out mine/
+  wzbounds arena --domain ./my-texts/ --prefix-length 512 --budgets 8:256 --out mine/
   wzbounds arena --bos always --out with-sink/              # every context starts with the BOS token: a sink kept by all
 Re-running the same command resumes the measurements and rewrites the reports.
 """
@@ -221,14 +234,14 @@ def _press_list(values: list[str] | None) -> tuple[str, ...] | None:
 
 def cmd_arena(args: argparse.Namespace) -> None:
     from validation.arena import BUDGETS, DOMAINS, arena, arena_protocol, preflight
-    from validation.preflight import check_device
-    from validation.models import load_model, resolve_device
-    from validation.presses import DEFAULT_PRESSES, kvpress_module
-    from validation.protocol import IncompleteRun
+    from validation.data.models import load_model, resolve_device
+    from validation.errors import IncompleteRun
+    from validation.policies.presses import DEFAULT_PRESSES, kvpress_module
+    from validation.runs.preflight import check_device
 
     presses = _press_list(args.press) or DEFAULT_PRESSES
     kvpress_module()  # no kvpress: one clear line before the model loads
-    budgets = tuple(int(b) for b in parse_whole_grid("windows", args.windows)) if args.windows else BUDGETS
+    budgets = _budgets(args, BUDGETS)
     domains = tuple(args.domain) if args.domain else DOMAINS
     preflight(args.out, model=args.model, domains=domains, presses=presses, prefixes=args.prefixes,
               prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, n_boot=args.n_boot, bos=args.bos)
@@ -261,24 +274,12 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
     p = top.add_parser("arena", help="kvpress presses and propagating summaries on one memory axis: the press "
                        "leaderboard and the open-question arena (needs wzbounds[kvpress])",
                        description=doc, epilog=ARENA_EXAMPLES, formatter_class=fmt)
-    p.add_argument("--model", default="default", help="'default' (embedded SmolLM2-135M), a .gguf file, a folder, "
-                   "or a cached hub id")
-    p.add_argument("--domain", action="append", help="'natural', 'code' or your own text file / folder; repeat "
-                   "for several (default: natural and code)")
+    _common_options(p, domains=True)
     p.add_argument("--press", action="append", help="kvpress presses by class name, comma-separated or repeated, "
                    "with parameters after the name: 'SnapKVPress,window_size=32', 'AdaKVPress,press=SnapKVPress' "
-                   "(default: the 14 presses of validation.presses.DEFAULT_PRESSES)")
-    p.add_argument("--prefixes", type=int, default=24, help="prefixes (documents) per domain (default 24)")
-    p.add_argument("--prefix-length", type=int, default=512, help="tokens per prefix (default 512)")
-    p.add_argument("--windows", help="budgets in entries: '4:64' (powers of two), a list, or START:STOP:N "
-                   "(default 4,8,16,32,64)")
-    _runtime_options(p)
-    p.add_argument("--bos", default="auto", choices=("auto", "always", "never"),
-                   help="a BOS token first in every context, outside the budget: auto = when the tokenizer adds "
-                   "one (the embedded SmolLM2 adds none), always = the tokenizer's BOS token, never")
+                   "(default: the 14 presses of validation.policies.presses.DEFAULT_PRESSES)")
+    _sample_options(p, prefixes=24, prefix_length=512, budgets="4,8,16,32,64")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    p.add_argument("--out", required=True, help="output folder (resumed if it exists)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_arena)
 
 
@@ -312,13 +313,13 @@ def _results_folders(results: Path, domain: str | None) -> list[Path]:
 def cmd_export(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
-    from validation.protocol import curves, documents
-    from validation.store import ResultStore
+    from validation.runs.protocol import curves, documents
+    from validation.runs.store import ResultStore
     from wzbounds.curves import write_csv
 
     results = Path(args.results)
     if args.all:
-        from validation.panels import export_panels
+        from validation.runs.panels import export_panels
 
         written = export_panels(results, args.out, mu=args.mu)
         print(f"{len(written)} curve files, with each part's measurements.parquet and protocol.json -> {args.out}")

@@ -28,3 +28,23 @@ def corpus_dir(tmp_path_factory):
         (folder / f"doc{i:02d}.txt").write_text(text)
     (folder / "short.txt").write_text("too short\n")
     return folder
+
+
+WORDS = ["the", "cache", "keeps", "a", "window", "of", "recent", "tokens", "and", "forgets", "rest"]
+
+
+def _write_texts(folder, seed, n=12, words=5000):
+    """n texts of `words` random words in `folder`, as a Corpus (the validate and arena runs' documents)."""
+    from validation.data.corpora import folder_corpus
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        (folder / f"t{i}.txt").write_text(" ".join(rng.choice(WORDS, words)) + "\n")
+    return folder_corpus(folder)
+
+
+@pytest.fixture(scope="session")
+def write_texts():
+    """write_texts(folder, seed, n=12, words=5000) -> Corpus: random texts written to a folder."""
+    return _write_texts

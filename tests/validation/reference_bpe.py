@@ -2,7 +2,7 @@
 
 llama.cpp's two splits for the GGUF's "smollm" pre-tokenizer (every digit apart, then GPT-2's
 regex), GPT-2's byte-to-character table, and the GGUF's merges applied lowest rank first, read
-with `gguf` directly: nothing here comes from `validation.tokenizer` or transformers.
+with `gguf` directly: nothing here comes from `validation.data.tokenizer` or transformers.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import functools
 
 import regex
 
-from validation.models import embedded_gguf
+from validation.data.models import embedded_gguf
 
 GPT2_SPLIT = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
 DIGIT = regex.compile(r"(\p{N})")  # split around every digit, keeping it

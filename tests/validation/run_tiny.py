@@ -8,10 +8,10 @@ import sys
 
 import torch
 
-from tests.validation.tiny import tiny_model
-from validation.corpora import folder_corpus
-from validation.distributed import process_group
-from validation.protocol import Protocol, run
+from validation.data.corpora import folder_corpus
+from validation.runs.distributed import process_group
+from validation.runs.protocol import Protocol, run
+from validation.testing.tiny import tiny_model
 
 PROTOCOL = Protocol(model="tiny", domain="tiny-corpus", policies=("sliding", "sink", "random"),
                     modes=("recompute", "evict"), budgets=(1, 2, 4, 8, 16), prefixes=10, prefix_length=48,

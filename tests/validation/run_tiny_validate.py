@@ -4,8 +4,8 @@ import sys
 
 import torch
 
-from tests.validation.tiny import tiny_model
-from validation.corpora import folder_corpus
+from validation.data.corpora import folder_corpus
+from validation.testing.tiny import tiny_model
 from validation.validate import validate
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 import validation
-from tests.validation.tiny import tiny_model
-from validation.corpora import folder_corpus
+from validation.data.corpora import folder_corpus
 from validation.policies import POLICIES
+from validation.testing.tiny import tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
 

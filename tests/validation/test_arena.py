@@ -11,9 +11,9 @@ import json
 import numpy as np
 import pytest
 
-from tests.validation.test_validate import write_texts
-from tests.validation.tiny import tiny_model
-from validation.arena import SPAN, arena, exponent_contest, frontier
+from validation.arena import arena
+from validation.runs.contests import SPAN, exponent_contest, frontier
+from validation.testing.tiny import tiny_model
 from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE
 
 ENTRY = 46080.0  # bytes per KV entry of SmolLM2-135M in float32
@@ -92,7 +92,7 @@ def test_the_frontier_keeps_the_points_nothing_cheaper_beats():
 
 
 @pytest.fixture(scope="module")
-def arena_dir(tmp_path_factory):
+def arena_dir(tmp_path_factory, write_texts):
     corpus = write_texts(tmp_path_factory.mktemp("texts"), 3)
     out = tmp_path_factory.mktemp("arena")
     report = arena(out, lm=tiny_model(layers=2), corpora={"natural": corpus}, domains=("natural",), presses=(),
@@ -128,9 +128,9 @@ def test_leaderboard_bytes_follow_each_policy(arena_dir):
     assert rows[("merge", "evict", 16)]["bytes"] == 16 * 256 + 2 * 2 * 2 * 15  # int16 masses
 
 
-def test_the_arena_resumes_without_measuring_again(arena_dir, monkeypatch):
+def test_the_arena_resumes_without_measuring_again(arena_dir, monkeypatch, write_texts):
     out, first = arena_dir
-    import validation.measure as measure
+    import validation.engine as measure
 
     def refuse(*args, **kwargs):
         raise AssertionError("measured again")
@@ -150,7 +150,7 @@ def test_a_summary_that_holds_the_whole_prefix_is_not_judged_on_that_range():
     assert verdict.outcome == INCONCLUSIVE and "covers the whole prefix" in verdict.reason
 
 
-def test_a_bos_is_kept_by_every_policy_outside_the_budget_and_said_in_the_report(tmp_path):
+def test_a_bos_is_kept_by_every_policy_outside_the_budget_and_said_in_the_report(tmp_path, write_texts):
     """With a BOS (the tiny tokenizer's id 256) every context starts with it: one more entry of
     256 bytes at every budget, for the window and the summaries alike, and the report says so."""
     corpus = write_texts(tmp_path / "texts", 3)
@@ -160,10 +160,10 @@ def test_a_bos_is_kept_by_every_policy_outside_the_budget_and_said_in_the_report
     rows = {(r["policy"], r["mode"], r["budget"]): r for r in report["leaderboard"]}
     assert rows[("sliding", "recompute", 8)]["bytes"] == (8 + 1) * 256
     assert rows[("pooled", "evict", 8)]["bytes"] == (8 + 1) * 256
-    assert report["model"]["bos"].startswith("BOS (id 256) first in every context")
-    assert "BOS (id 256) first in every context" in (tmp_path / "arena" / "arena.md").read_text()
+    assert report["model"]["bos"].startswith("BOS (id 256) put first in every context")
+    assert "BOS (id 256) put first in every context" in (tmp_path / "arena" / "arena.md").read_text()
     plain = arena(tmp_path / "plain", lm=tiny_model(layers=2, bos=True), corpora={"natural": corpus},
                   domains=("natural",), presses=(), prefixes=8, prefix_length=32, budgets=(2, 4, 8), n_boot=50,
                   bos="never", progress=False)
-    assert plain["model"]["bos"] == "no BOS"
+    assert plain["model"]["bos"] == "no BOS (--bos never)"
     assert {(r["policy"], r["mode"], r["budget"]): r["bytes"] for r in plain["leaderboard"]}[("sliding", "recompute", 8)] == 8 * 256

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from tests.validation.tiny import BOS, tiny_model
-from validation.corpora import folder_corpus
-from validation.measure import Engine
+from validation.data.bos import Bos
+from validation.data.corpora import folder_corpus
+from validation.engine import Engine
 from validation.policies import make_policy
-from validation.protocol import Protocol, run
+from validation.runs.protocol import Protocol, run
+from validation.testing.tiny import BOS, tiny_model
 
 L = 40
 
@@ -20,7 +21,7 @@ L = 40
 def setup():
     engine = Engine(tiny_model(bos=True), max_batch_tokens=512)
     text = np.random.default_rng(3).integers(0, 255, L)
-    return engine, engine.context(np.concatenate([[BOS], text]), 4, bos=True)
+    return engine, engine.context(np.concatenate([[BOS], text]), 4, bos=Bos("always", BOS))
 
 
 def test_every_kept_context_starts_with_bos_outside_the_budget(setup):
@@ -69,12 +70,12 @@ def test_the_rule_is_applied_and_recorded(tmp_path, corpus_dir, rule, expected):
     assert json.loads((tmp_path / "manifest.json").read_text())["config"]["bos_token"] == expected
     table = store.table()
     engine = Engine(lm)
-    from validation.corpora import select_prefixes
+    from validation.data.corpora import select_prefixes
 
     prefix = next(p for p in select_prefixes(folder_corpus(corpus_dir), lm.encode, 2, 32, 0)
                   if p.doc_id == table["doc"][0])
     tokens = ((expected,) if expected is not None else ()) + prefix.tokens
-    ctx = engine.context(tokens, 2, bos=expected is not None)
+    ctx = engine.context(tokens, 2, bos=lm.resolve_bos(rule))
     direct = engine.recompute(ctx, make_policy("sliding"), [2, 8], "preserved")
     sel = table["doc"] == prefix.doc_id
     np.testing.assert_allclose(np.sort(table["tv"][sel]), np.sort([r["tv"] for r in direct]), rtol=0, atol=1e-9)
@@ -82,4 +83,18 @@ def test_the_rule_is_applied_and_recorded(tmp_path, corpus_dir, rule, expected):
 
 def test_always_needs_a_bos_token():
     with pytest.raises(ValueError, match="has no BOS token"):
-        tiny_model().bos_token("always")
+        tiny_model().resolve_bos("always")
+
+
+def test_one_bos_type_from_the_rule_to_the_report():
+    assert Bos.of("auto") == Bos("auto") and Bos.of(Bos("never")) == Bos("never")
+    lm = tiny_model(bos=True)
+    assert lm.resolve_bos("auto") == Bos("auto", BOS) and int(lm.resolve_bos("auto")) == 1
+    assert lm.resolve_bos("never") == Bos("never") and not lm.resolve_bos("never") and int(Bos("never")) == 0
+    assert [lm.resolve_bos(r).describe() for r in ("auto", "always", "never")] == [
+        f"tokenizer adds BOS (id {BOS})", f"BOS (id {BOS}) put first in every context (--bos always)",
+        "no BOS (--bos never)"]
+    assert tiny_model().resolve_bos("auto").describe() == "no BOS added"
+    with pytest.raises(ValueError, match="bos must be one of auto, always, never; got 'sometimes'"):
+        Bos("sometimes")
+    assert Protocol(bos="always").bos == Bos("always")  # a protocol holds the rule; the token comes with the model

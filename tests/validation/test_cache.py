@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from validation.cache import DIGESTS, CacheError, cached_file, cached_folder, sha256_of
+from validation.data.cache import DIGESTS, cached_file, cached_folder, sha256_of
+from validation.errors import CacheError
 
 PAYLOAD = b"weights" * 1000
 

@@ -1,11 +1,11 @@
-"""The catalogue (validation.claims): each claim decided by its wzbounds.claims rule on a domain's
+"""The catalogue (validation.runs.claims): each claim decided by its wzbounds.claims rule on a domain's
 curves, the same verdict as the command a user runs on the same curves, and the edge cases of the
 catalogue itself. The rules' wrong-verdict rates are measured on worlds resampled from real panels
 in tests/test_claims_calibration.py."""
 
 import numpy as np
 
-from validation.claims import CATALOGUE, MIN_DOCUMENTS, DomainData, decide
+from validation.runs.claims import CATALOGUE, MIN_DOCUMENTS, DomainData, decide
 from wzbounds import claims as rules
 from wzbounds.assumptions import check_assumptions
 from wzbounds.curves import Curves

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.validation.run_tiny import PROTOCOL
-from validation.store import ResultStore
+from validation.runs.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[2]
 TORCHRUN = Path(sys.executable).with_name("torchrun")

@@ -1,10 +1,10 @@
-"""validation.geometry: KV geometry from transformers-style configurations."""
+"""validation.data.geometry: KV geometry from transformers-style configurations."""
 
 import json
 
 import pytest
 
-from validation.geometry import kv_geometry
+from validation.data.geometry import kv_geometry
 
 LLAMA = {
     "model_type": "llama",
@@ -95,11 +95,11 @@ def test_which_layers_slide_is_read_from_the_config(config, windows):
 
 
 def test_the_geometry_and_the_engine_agree_on_which_layers_slide():
-    """The memory (wzbounds.memory, from the config) and the masks (validation.masks, from the model's
+    """The memory (wzbounds.memory, from the config) and the masks (validation.engine.masks, from the model's
     config object) name the same sliding layers for Gemma 3, Mistral and Qwen2."""
     from transformers import Gemma3TextConfig, MistralConfig, Qwen2Config
 
-    from validation.masks import SLIDING, AttentionLayout
+    from validation.engine.masks import SLIDING, AttentionLayout
 
     for cfg in (Gemma3TextConfig(num_hidden_layers=12, sliding_window=64), MistralConfig(num_hidden_layers=3,
                 sliding_window=32), Qwen2Config(num_hidden_layers=6, use_sliding_window=True, sliding_window=16,

@@ -6,8 +6,7 @@ import importlib.util
 
 import pytest
 
-from tests.help_examples import help_examples
-from tests.test_help_examples import readme_commands
+from tests.help_examples import help_examples, readme_commands
 from tests.validation.tiny import tiny_llama_gguf
 from wzbounds.cli import main
 
@@ -20,9 +19,9 @@ HAS_KVPRESS = importlib.util.find_spec("kvpress") is not None
 def measured(tmp_path_factory):
     """A small measurement of the tiny model (sliding, sink, random; recompute and evict)."""
     from tests.validation.run_tiny import PROTOCOL
-    from tests.validation.tiny import tiny_model
-    from validation.corpora import folder_corpus
-    from validation.protocol import run
+    from validation.data.corpora import folder_corpus
+    from validation.runs.protocol import run
+    from validation.testing.tiny import tiny_model
 
     texts = tmp_path_factory.mktemp("help-example-texts")
     for i in range(12):

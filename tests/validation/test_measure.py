@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import wzbounds as wz
-from tests.validation.tiny import VOCAB, tiny_model
-from validation.measure import Engine, FullSide
+from validation.engine import Engine, FullSide
 from validation.policies import make_policy
+from validation.testing.tiny import VOCAB, tiny_model
 
 BUDGETS = [1, 2, 3, 5, 9, 17, 33]
 

@@ -4,9 +4,10 @@
 import numpy as np
 import pytest
 
-from validation import fetch
-from validation.corpora import code_corpus, folder_corpus, natural_corpus, select_prefixes, strip_gutenberg
-from validation.models import load_model, resolve_device
+from validation.data import fetch
+from validation.data.corpora import code_corpus, folder_corpus, natural_corpus, select_prefixes, strip_gutenberg
+from validation.data.models import load_model, resolve_device
+from validation.errors import FetchError
 
 
 def test_model_paths_that_do_not_exist_or_are_not_models(tmp_path):
@@ -42,7 +43,7 @@ def test_device_resolution():
 def test_a_wrong_checksum_is_detected(tmp_path):
     f = tmp_path / "x.bin"
     f.write_bytes(b"hello")
-    with pytest.raises(fetch.FetchError, match="expected 00"):
+    with pytest.raises(FetchError, match="expected 00"):
         fetch.verify(f, "00" * 32, "test file")
 
 
@@ -50,7 +51,7 @@ def test_an_unfetchable_artifact_says_how_to_provide_it(tmp_path, monkeypatch):
     monkeypatch.setenv("WZBOUNDS_CACHE", str(tmp_path))
     missing = fetch.Artifact("nothing", "pypi", "wzbounds-no-such-package-x", "0.0.1",
                              "wzbounds_no_such_package_x-0.0.1-py3-none-any.whl", "0" * 64)
-    with pytest.raises(fetch.FetchError, match="to provide it by hand, run `pip download --no-deps"):
+    with pytest.raises(FetchError, match="to provide it by hand, run `pip download --no-deps"):
         fetch.fetch(missing)
 
 

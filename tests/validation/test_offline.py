@@ -21,7 +21,7 @@ socket.socket.connect = refuse
 socket.socket.connect_ex = refuse
 socket.create_connection = refuse
 socket.getaddrinfo = refuse
-from validation.models import load_model
+from validation.data.models import load_model
 try:
     lm = load_model(sys.argv[1], device="cpu")
 except ValueError as exc:
@@ -45,7 +45,7 @@ def hub_cache(tmp_path_factory):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-    from tests.validation.tiny import tiny_config
+    from validation.testing.tiny import tiny_config
 
     root = tmp_path_factory.mktemp("hub")
     repo = root / "models--wz-test--tiny-llama"

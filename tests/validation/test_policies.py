@@ -7,10 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.validation.tiny import VOCAB, tiny_model
-from validation.measure import Engine
-from validation.policies import (POLICIES, CachePolicy, hyperparameters, make_policy, parse_policy, register_policy,
-                                 split_specs)
+from validation.engine import Engine
+from validation.policies import (
+    POLICIES,
+    CachePolicy,
+    hyperparameters,
+    make_policy,
+    parse_policy,
+    register_policy,
+    split_specs,
+)
+from validation.testing.tiny import VOCAB, tiny_model
 
 SETTINGS = [  # every registered kept-set policy at least once, with defaults and with other hyperparameters
     "sliding", "sink", "sink:n_sink=1", "sink:n_sink=0", "random", "random:seed=7", "heavy", "h2o",

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from validation.policies import POLICIES, make_policy, parse_policy
-from validation.policy import CachePolicy
-from validation.presses import DEFAULT_PRESSES
+from validation.policies.base import CachePolicy
+from validation.policies.presses import DEFAULT_PRESSES
+from validation.policies.summaries import CacheState, PooledBlocks
 from validation.testing import check_policy, policy_checks
 
 BUILT_INS = ["sliding", "sink", "sink:n_sink=1", "random", "random:seed=7", "heavy", "h2o", "snapkv",
@@ -39,8 +40,18 @@ def test_every_default_press_keeps_its_contract(press):
 def test_the_checks_follow_the_declarations():
     assert [n for n, _ in policy_checks(make_policy("sliding"))] == ["modes", "kept_sets", "scores", "suffix_only",
                                                                      "anchored_head", "static_online"]
+    assert [n for n, _ in policy_checks(make_policy("sink"))] == ["modes", "kept_sets", "scores", "sinks",
+                                                                  "anchored_head", "static_online"]
+    assert [n for n, _ in policy_checks(make_policy("random"))] == ["modes", "kept_sets", "scores", "uniform"]
     assert [n for n, _ in policy_checks(make_policy("heavy"))] == ["modes", "kept_sets", "scores"]
     assert [n for n, _ in policy_checks(make_policy("merge"))] == ["modes", "cache_bytes", "saturated"]
+
+
+def test_the_engine_checks_follow_the_declarations_too():
+    names = lambda spec: [v.claim for v in check_policy(parse_policy(spec)).verdicts][-3:]  # noqa: E731
+    assert names("sliding") == ["full_budget", "divergences", "methods_agree"]
+    assert names("merge")[-2:] == ["full_budget", "divergences"]
+    assert "full_budget" not in {v.claim for v in check_policy(make_policy("sliding"), on_model=False).verdicts}
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,43 @@ class Readmits(CachePolicy):
         return np.concatenate([same, other, [t]]).astype(int)
 
 
+@dataclass(frozen=True)
+class LostSinks(CachePolicy):
+    """Declares 4 sinks but keeps the window."""
+
+    name: ClassVar[str] = "lost_sinks"
+
+    @property
+    def sinks(self):
+        return 4
+
+    def choose(self, t, budget, scores):
+        return np.arange(t - budget + 1, t + 1)
+
+
+@dataclass(frozen=True)
+class RecentBiased(CachePolicy):
+    """Declares uniform draws but draws from the most recent half only."""
+
+    name: ClassVar[str] = "recent_biased"
+    uniform: ClassVar[bool] = True
+
+    def choose(self, t, budget, scores):
+        rng = np.random.default_rng([t, budget])
+        return np.append(rng.choice(np.arange(t // 2, t), size=budget - 1, replace=False), t)
+
+
+@dataclass(frozen=True)
+class HalvedValues(PooledBlocks):
+    """A summary that halves every value it keeps: not the full-context law even with room for everything."""
+
+    name: ClassVar[str] = "halved_values"
+
+    def summarise(self, layers, t, budget, bos=False):
+        state = super().summarise(layers, t, budget, bos)
+        return CacheState(state.keys, tuple(v * 0.5 for v in state.values), state.log_mass, state.positions)
+
+
 class WrongModes(TooMany):
     @property
     def modes(self):
@@ -113,6 +161,7 @@ class WrongModes(TooMany):
 @pytest.mark.parametrize(("policy", "check"), [
     (TooMany(), "kept_sets"), (NoQuery(), "kept_sets"), (SecretScores(), "scores"), (FakeSuffix(), "suffix_only"),
     (FakeAnchored(), "anchored_head"), (Readmits(), "static_online"), (WrongModes(), "modes"),
+    (LostSinks(), "sinks"), (RecentBiased(), "uniform"), (HalvedValues(), "full_budget"),
 ], ids=lambda x: x if isinstance(x, str) else x.name)
 def test_each_broken_policy_fails_its_own_check(policy, check):
     report = check_policy(policy)

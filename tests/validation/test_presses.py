@@ -1,4 +1,4 @@
-"""kvpress presses as policies (validation.presses), in the environment that has kvpress.
+"""kvpress presses as policies (validation.policies.presses), in the environment that has kvpress.
 
 References: the full-context law (compression 0), kvpress's own arithmetic for the kept count
 (int(t (1 - ratio))), and our sink+recent policy, which keeps the same entries as kvpress's
@@ -10,11 +10,12 @@ import pytest
 
 pytest.importorskip("kvpress")
 
-from tests.validation.tiny import BOS, tiny_model  # noqa: E402
 from tests.validation.zoo import zoo_model  # noqa: E402
-from validation.measure import Engine  # noqa: E402
+from validation.data.bos import Bos
+from validation.engine import Engine  # noqa: E402
 from validation.policies import make_policy, parse_policy  # noqa: E402
-from validation.presses import DEFAULT_PRESSES, KvPress  # noqa: E402
+from validation.policies.presses import DEFAULT_PRESSES, KvPress  # noqa: E402
+from validation.testing.tiny import BOS, tiny_model  # noqa: E402
 from wzbounds.memory import KVGeometry  # noqa: E402
 
 L, N_TARGETS = 100, 2  # longer than the 64-query windows of SnapKV and PyramidKV
@@ -73,7 +74,7 @@ def test_a_press_with_a_bos_keeps_the_budget():
     lm = tiny_model(bos=True)
     engine = Engine(lm)
     tokens = np.concatenate([[BOS], np.random.default_rng(3).integers(0, 255, 30)])
-    ctx = engine.context(tokens, 2, bos=True)
+    ctx = engine.context(tokens, 2, bos=Bos("always", BOS))
     assert np.all(tv(engine.evict(ctx, parse_policy("kvpress:StreamingLLMPress"), [31])) < 1e-6)
     press = tv(engine.evict(ctx, parse_policy("kvpress:StreamingLLMPress,n_sink=1"), [5, 12]))
     sink = tv(engine.evict(ctx, make_policy("sink", n_sink=0), [5, 12]))  # the BOS is the one sink

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from tests.validation.run_tiny import PROTOCOL
-from tests.validation.tiny import tiny_model
-from validation.corpora import folder_corpus
-from validation.protocol import Protocol, curves, run
-from validation.store import ResultStore
+from validation.data.corpora import folder_corpus
+from validation.runs.protocol import Protocol, curves, run
+from validation.runs.store import ResultStore
+from validation.testing.tiny import tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -125,13 +125,13 @@ def test_a_policy_that_cannot_run_in_an_asked_mode_is_reported_not_skipped(tmp_p
 
 
 def test_measure_exits_2_after_saving_what_ran(tmp_path, corpus_dir, broken_policy, monkeypatch, capsys):
-    import validation.models
+    import validation.data.models
     from wzbounds.cli import main
 
-    monkeypatch.setattr(validation.models, "load_model", lambda *a, **k: tiny_model())
-    monkeypatch.setattr(validation.models, "model_source", lambda spec: None)  # "tiny" is no path: accept it
+    monkeypatch.setattr(validation.data.models, "load_model", lambda *a, **k: tiny_model())
+    monkeypatch.setattr(validation.data.models, "model_source", lambda spec: None)  # "tiny" is no path: accept it
     status = main(["measure", "--model", "tiny", "--domain", str(corpus_dir), "--policy", f"sliding,{broken_policy}",
-                   "--windows", "1,4", "--prefixes", "2", "--prefix-length", "32", "--targets", "2", "--quiet",
+                   "--budgets", "1,4", "--prefixes", "2", "--prefix-length", "32", "--targets", "2", "--quiet",
                    "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert status == 2
@@ -151,7 +151,7 @@ def test_policy_hyperparameters_are_recorded(tmp_path, corpus_dir):
 
 def test_budgets_past_a_sliding_window_warn_and_long_prefixes_are_refused(tmp_path, corpus_dir):
     from tests.validation.zoo import WINDOW, zoo_model
-    from validation.protocol import MeasurementWarning
+    from validation.errors import MeasurementWarning
 
     protocol = Protocol(model="tiny", domain="tiny", budgets=(4, 16), prefixes=1, prefix_length=32, targets=2,
                         mus=(0.1,))

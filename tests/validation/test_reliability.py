@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from validation.runs.store import ResultStore
 from wzbounds.cli import main
-from validation.store import ResultStore
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_TORCH = any(importlib.util.find_spec(m) is None for m in ("torch", "transformers"))
@@ -65,7 +65,7 @@ CLI_CASES = [
     ("missing curves file", ["check", "{missing.csv}"], "does not exist"),
     ("unknown policy", ["measure", "--policy", "lru", "--out", "{out}"], "unknown policy 'lru'"),
     ("unknown mode", ["measure", "--mode", "replay", "--out", "{out}"], "modes must be a non-empty selection"),
-    ("budget beyond the prefix", ["measure", "--windows", "1:1024", "--prefix-length", "256", "--out", "{out}"],
+    ("budget beyond the prefix", ["measure", "--budgets", "1:1024", "--prefix-length", "256", "--out", "{out}"],
      "budget 1024 is larger than the prefix"),
     ("targets beyond the prefix", ["measure", "--targets", "600", "--prefix-length", "512", "--out", "{out}"],
      "must be fewer than the prefix length"),

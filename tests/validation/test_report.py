@@ -1,7 +1,7 @@
 """The report renders what was decided: the tally counts evidence only, engine checks apart; the
 HTML colours each verdict; an inconclusive claim says how many documents would decide it."""
 
-from validation.report import COLOURS, html_page, markdown, summary
+from validation.reports.report import COLOURS, html_page, markdown, summary
 
 
 def finding(claim, outcome, kind="evidence", **numbers):

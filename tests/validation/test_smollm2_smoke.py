@@ -4,14 +4,14 @@ import numpy as np
 import torch
 
 from tests.validation.reference_bpe import TRICKY, reference_ids
-from validation.models import load_model
-from validation.protocol import Protocol, curves, run
+from validation.data.models import load_model
+from validation.runs.protocol import Protocol, curves, run
 
 
 def test_the_default_model_tokenizes_as_smollm2_and_adds_no_bos():
     model = load_model("default", device="cpu")
     assert model.encode(TRICKY) == reference_ids(TRICKY)
-    assert model.bos_id is None and model.bos == "no BOS added"
+    assert model.bos_id is None and model.resolve_bos("auto").describe() == "no BOS added"
 
 
 def test_smollm2_tv_decreases_with_the_window(tmp_path):

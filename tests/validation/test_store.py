@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from validation.store import ResultStore
+from validation.runs.store import ResultStore
 
 ROWS = [{"doc": "a", "t": 1, "budget": 2, "tv": 0.1}, {"doc": "a", "t": 2, "budget": 2, "tv": 0.2}]
 
@@ -62,7 +62,7 @@ def test_a_full_disk_keeps_finished_shards(tmp_path, monkeypatch):
     def no_space(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("validation.store.os.fsync", no_space)
+    monkeypatch.setattr("validation.runs.store.os.fsync", no_space)
     with pytest.raises(ValueError, match="No space left on device; finished shards are kept"):
         store.write("next", ROWS)
     monkeypatch.undo()

@@ -1,4 +1,4 @@
-"""Propagating summaries (validation.summaries): each checked against a computation of its own.
+"""Propagating summaries (validation.policies.summaries): each checked against a computation of its own.
 
 merge against a sequential simulation of the sliding window (one eviction at a time), pooled
 against blocks written out by hand, quantized against the code-count and error bounds of an
@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from tests.validation.tiny import BOS, tiny_model
 from tests.validation.zoo import FAMILIES, zoo_model
-from validation.measure import Engine
+from validation.data.bos import Bos
+from validation.engine import Engine
 from validation.policies import make_policy, parse_policy
-from validation.protocol import Protocol
-from validation.summaries import fake_quantize
+from validation.policies.summaries import fake_quantize
+from validation.runs.protocol import Protocol
+from validation.testing.tiny import BOS, tiny_model
 from wzbounds.memory import KVGeometry
 
 SUMMARIES = ("merge", "pooled", "quantized", "pooled:block=3", "quantized:bits=4,group=8")
@@ -217,7 +218,7 @@ def test_summaries_with_a_bos_keep_it_and_match_the_full_law():
     lm = tiny_model(bos=True)
     engine = Engine(lm)
     tokens = np.concatenate([[BOS], np.random.default_rng(5).integers(0, 255, 30)])
-    ctx = engine.context(tokens, 3, bos=True)
+    ctx = engine.context(tokens, 3, bos=Bos("always", BOS))
     for spec in ("merge", "pooled", "quantized"):
         policy = parse_policy(spec)
         assert np.all(rows_tv(engine.evict(ctx, policy, [30])) < 1e-6)

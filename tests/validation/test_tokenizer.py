@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.validation.reference_bpe import TRICKY, vocabulary, reference_ids
-from validation.corpora import load_corpus
-from validation.models import embedded_gguf
-from validation.tokenizer import gguf_tokenizer
+from tests.validation.reference_bpe import TRICKY, reference_ids, vocabulary
+from validation.data.corpora import load_corpus
+from validation.data.models import embedded_gguf
+from validation.data.tokenizer import gguf_tokenizer
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,9 @@ import pytest
 
 from tests.validation.tiny import LAYERS as GGUF_LAYERS
 from tests.validation.tiny import tiny_llama_gguf
-from validation.cache import DIGESTS
-from validation.models import load_model
+from validation.data.cache import DIGESTS
+from validation.data.models import load_model
+
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):

@@ -3,26 +3,16 @@
 import json
 import math
 
-import numpy as np
 import pytest
 
-from tests.validation.tiny import tiny_model
-from validation.corpora import folder_corpus
-from validation.validate import presets, validate
-
-WORDS = ["the", "cache", "keeps", "a", "window", "of", "recent", "tokens", "and", "forgets", "rest"]
-
-
-def write_texts(folder, seed, n=12, words=5000):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        (folder / f"t{i}.txt").write_text(" ".join(rng.choice(WORDS, words)) + "\n")
-    return folder_corpus(folder)
+from validation.data.corpora import folder_corpus
+from validation.runs.presets import presets
+from validation.testing.tiny import tiny_model
+from validation.validate import validate
 
 
 @pytest.fixture(scope="module")
-def report_dir(tmp_path_factory):
+def report_dir(tmp_path_factory, write_texts):
     corpus = write_texts(tmp_path_factory.mktemp("validate-texts"), 1)
     out = tmp_path_factory.mktemp("report")
     validate(out, lm=tiny_model(layers=2), corpora={"natural": corpus, "code": corpus}, n_boot=200, progress=False)
@@ -77,7 +67,7 @@ def test_every_verdict_has_the_one_vocabulary_its_interval_and_fit_range(report_
 
 
 def test_a_second_run_resumes_without_measuring_again(report_dir, monkeypatch):
-    import validation.measure as measure
+    import validation.engine as measure
 
     def refuse(*args, **kwargs):
         raise AssertionError("measured again")
@@ -100,9 +90,9 @@ def test_presets_meet_their_sample_sizes():
     assert mine["main"].policies == ("sliding", "snapkv:window=4") and mine["main"].modes == ("recompute", "evict")
 
 
-def test_a_failing_mode_is_reported_and_the_rest_is_analysed(tmp_path, monkeypatch):
+def test_a_failing_mode_is_reported_and_the_rest_is_analysed(tmp_path, monkeypatch, write_texts):
     """Evict crashing (as online did on sliding-window models) costs its own claims only."""
-    from validation.measure import Engine
+    from validation.engine import Engine
 
     def broken(self, ctx, policy, budgets, method="auto"):
         raise RuntimeError("The size of tensor a (8) must match the size of tensor b (9)")
@@ -121,7 +111,7 @@ def test_a_failing_mode_is_reported_and_the_rest_is_analysed(tmp_path, monkeypat
     assert json.loads((tmp_path / "out" / "report.json").read_text())["failures"] == report["failures"]
 
 
-def test_user_domains_policies_and_modes(tmp_path):
+def test_user_domains_policies_and_modes(tmp_path, write_texts):
     corpus = write_texts(tmp_path / "mine", 3)
     report = validate(tmp_path / "out", lm=tiny_model(), domains=(str(tmp_path / "mine"),),
                       corpora={str(tmp_path / "mine"): corpus}, policies=("snapkv:window=4",), modes=("evict",),
@@ -133,7 +123,7 @@ def test_user_domains_policies_and_modes(tmp_path):
     assert "alpha_paper" not in {c["claim"] for c in report["checks"]}  # the paper has no value for "mine"
 
 
-def test_bos_rule_reaches_every_part_and_the_report(tmp_path):
+def test_bos_rule_reaches_every_part_and_the_report(tmp_path, write_texts):
     """--bos never on a tokenizer that adds a BOS: every part is measured without it, and the report
     says so; --bos always on a tokenizer with no BOS token is one error before anything is written."""
     corpus = write_texts(tmp_path / "texts", 4)
@@ -152,7 +142,7 @@ def test_bos_rule_reaches_every_part_and_the_report(tmp_path):
 def test_check_on_the_exported_curves_gives_validates_verdicts(report_dir, capsys):
     """One analysis layer: the sliding window's curves exported from the run, fed to `wzbounds check`
     with the same resamples, give report.json's power_law (PTS), kl_doubling (KL) and Theta window."""
-    from validation.corpora import folder_corpus
+    from validation.data.corpora import folder_corpus
     from wzbounds.cli import main
 
     corpus = folder_corpus(next(report_dir.parent.glob("validate-texts*")))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from validation.store import ResultStore, check_out
+from validation.runs.store import ResultStore, check_out
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = [{"doc": "a", "budget": 2, "tv": 0.1}]
@@ -68,7 +68,7 @@ def test_two_writers_and_a_kill_leave_every_shard_on_disk_in_the_manifest(corpus
 
 def test_a_second_writer_in_another_process_is_refused_in_one_line(tmp_path):
     first = ResultStore(tmp_path, {"x": 1})
-    code = ("import sys; from validation.store import ResultStore\n"
+    code = ("import sys; from validation.runs.store import ResultStore\n"
             "try:\n    ResultStore(sys.argv[1], {'x': 1})\nexcept ValueError as e:\n    print(e); sys.exit(2)\n")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
@@ -86,7 +86,7 @@ def test_a_folder_being_written_can_be_read_in_another_process(tmp_path):
     writer.write("ka", ROWS)
     tmp = tmp_path / "shards" / ".kb.parquet.123.tmp"  # the writer's shard in flight
     tmp.write_bytes(b"half")
-    code = ("import sys; from validation.store import ResultStore\n"
+    code = ("import sys; from validation.runs.store import ResultStore\n"
             "print(len(ResultStore.open(sys.argv[1]).table()['tv']))\n")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
@@ -123,7 +123,7 @@ def test_a_manifest_of_another_shape_is_one_line_naming_it(tmp_path, content, me
 def test_an_unwritable_manifest_midway_is_one_line_and_keeps_what_was_recorded(tmp_path, monkeypatch):
     """The manifest folder turns unwritable after one shard: the next write fails in one line naming
     manifest.json; the first shard stays recorded and no unrecorded shard is left on disk."""
-    import validation.store as store_module
+    import validation.runs.store as store_module
 
     store = ResultStore(tmp_path, {"x": 1})
     store.write("first", ROWS)
@@ -161,9 +161,9 @@ def test_a_run_refused_after_the_model_loads_leaves_out_as_it_was(corpus_dir, tm
     from dataclasses import replace
 
     from tests.validation.run_tiny import PROTOCOL
-    from tests.validation.tiny import tiny_model
-    from validation.corpora import folder_corpus
-    from validation.protocol import run
+    from validation.data.corpora import folder_corpus
+    from validation.runs.protocol import run
+    from validation.testing.tiny import tiny_model
 
     out = tmp_path / "out"
     with pytest.raises(ValueError, match="ask for fewer prefixes"):
@@ -177,9 +177,9 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(corpus_dir, tmp_path, cap
     from dataclasses import replace
 
     from tests.validation.run_tiny import PROTOCOL
-    from tests.validation.tiny import tiny_model
-    from validation.corpora import folder_corpus
-    from validation.protocol import run
+    from validation.data.corpora import folder_corpus
+    from validation.runs.protocol import run
+    from validation.testing.tiny import tiny_model
 
     run(replace(PROTOCOL, prefixes=1), tmp_path, lm=tiny_model(), corpus=folder_corpus(corpus_dir), progress=True)
     err = capsys.readouterr().err

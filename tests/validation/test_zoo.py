@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.validation.zoo import FAMILIES, RELATIVE, WINDOW, zoo_model
-from validation.measure import Engine
+from validation.engine import Engine
 from validation.policies import make_policy
 
 L, N_TARGETS = 40, 4

@@ -1,41 +1,8 @@
-"""A tiny randomly initialised Llama model and a byte tokenizer: no download, deterministic."""
+"""A tiny Llama GGUF written by hand (the packaged tiny model itself is validation.testing.tiny)."""
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-from transformers import LlamaConfig, LlamaForCausalLM
-
-from validation.models import LoadedModel
-from validation.geometry import kv_geometry
-
-VOCAB = 259  # 256 bytes + 3 spare ids
-BOS = 256
-
-
-class ByteTokenizer:
-    """UTF-8 bytes as token ids; with `bos`, id 256 is its BOS token, put first like Gemma's tokenizer does."""
-
-    def __init__(self, bos: bool = False) -> None:
-        self.bos_token_id = BOS if bos else None
-
-    def __call__(self, text: str, add_special_tokens: bool = True) -> dict:
-        ids = list(text.encode("utf-8"))
-        return {"input_ids": ([BOS] if add_special_tokens and self.bos_token_id is not None else []) + ids}
-
-
-def tiny_config(layers: int = 2) -> LlamaConfig:
-    return LlamaConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=layers,
-                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024, rope_theta=10000.0)
-
-
-def tiny_model(seed: int = 0, layers: int = 2, bos: bool = False) -> LoadedModel:
-    """The tiny Llama; with `bos`, a tokenizer that puts BOS (id 256) first, recorded as the model's BOS."""
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(tiny_config(layers)).eval()
-    return LoadedModel(model, ByteTokenizer(bos), "tiny-llama", "memory", torch.device("cpu"), "float32",
-                       kv_geometry(model.config, dtype="float32"), 1024, BOS if bos else None)
-
 
 GGUF_TOKENS = ["<s>", "a", "b", "ab", "Ġ", "1", "ĠĠ"]
 HIDDEN, FFN, LAYERS, HEADS, KV_HEADS = 32, 64, 2, 4, 2

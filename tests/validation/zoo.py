@@ -12,13 +12,24 @@ transformers configs (no download), each wrapped as a LoadedModel with the byte 
 from __future__ import annotations
 
 import torch
-from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config, GPT2LMHeadModel, LlamaConfig,
-                          LlamaForCausalLM, MistralConfig, MistralForCausalLM, Phi3Config, Phi3ForCausalLM,
-                          Qwen2Config, Qwen2ForCausalLM)
+from transformers import (
+    Gemma3ForCausalLM,
+    Gemma3TextConfig,
+    GPT2Config,
+    GPT2LMHeadModel,
+    LlamaConfig,
+    LlamaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
+    Phi3Config,
+    Phi3ForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+)
 
-from tests.validation.tiny import VOCAB, ByteTokenizer
-from validation.geometry import kv_geometry
-from validation.models import LoadedModel
+from validation.data.geometry import kv_geometry
+from validation.data.models import LoadedModel
+from validation.testing.tiny import VOCAB, ByteTokenizer
 
 WINDOW = 12  # the sliding window of the sliding families, smaller than the test prefixes
 CONTEXT = 256

@@ -117,9 +117,9 @@ class _Pool:
         if not below.any():
             return np.inf
         best = float(Rp[below].min())  # the curve is non-increasing
-        above = Dp > D
-        if above.any():
-            i, j = np.nonzero(below)[0], np.nonzero(above)[0]
+        above, left = Dp > D, Dp <= D  # chords join a point at or left of D to one right of it:
+        if above.any() and left.any():  # a point within the slack right of D is no chord's left end
+            i, j = np.nonzero(left)[0], np.nonzero(above)[0]
             D1, R1 = Dp[i][:, None], Rp[i][:, None]
             D2, R2 = Dp[j][None, :], Rp[j][None, :]
             chord = R1 + (R2 - R1) * (np.minimum(D, D2) - D1) / np.maximum(D2 - D1, 1e-300)

@@ -17,25 +17,21 @@ computes from the full-context forward.
                   max-pooled over neighbours                              not suffix-only
 
 Beside these kept-set policies (kind "kept", every mode), two kinds run in
-evict mode only (validation.policy lists the declarations):
+evict mode only (validation.policies.base lists the declarations):
 
-    merge, pooled, quantized    summaries that rewrite the cache (validation.summaries)
-    kvpress:<Press>,key=value   any kvpress press (validation.presses)
+    merge, pooled, quantized    summaries that rewrite the cache (validation.policies.summaries)
+    kvpress:<Press>,key=value   any kvpress press (validation.policies.presses)
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from validation.policy import CachePolicy, Policy, typed_value, whole
-from validation.presses import KvPress
-from validation.summaries import CacheSummary, MergeOnEvict, PooledBlocks, QuantizedTail
-from wzbounds.registry import build
+from validation.policies.base import CachePolicy, whole
 
 
 def _top(scores: NDArray, candidates: NDArray, k: int) -> NDArray:
@@ -70,6 +66,10 @@ class SinkRecent(CachePolicy):
     def __post_init__(self) -> None:
         whole(self, "n_sink", 0)
 
+    @property
+    def sinks(self) -> int:
+        return self.n_sink
+
     def anchored_head(self) -> tuple[int, ...]:
         return tuple(range(self.n_sink))
 
@@ -84,6 +84,7 @@ class RandomK(CachePolicy):
 
     seed: int = 0
     name: ClassVar[str] = "random"
+    uniform: ClassVar[bool] = True
 
     def choose(self, t, budget, scores):
         rng = np.random.default_rng([self.seed, t, budget])
@@ -148,74 +149,3 @@ class SnapKV(CachePolicy):
             windows = np.lib.stride_tricks.sliding_window_view(padded, self.kernel)
             pooled[: head.size] = windows.max(axis=1)
         return np.concatenate([_top(pooled, head, budget - obs), np.arange(t - obs + 1, t + 1)])
-
-
-POLICIES: dict[str, type[Policy]] = {
-    cls.name: cls for cls in (SlidingWindow, SinkRecent, RandomK, HeavyHitter, H2O, SnapKV,
-                              MergeOnEvict, PooledBlocks, QuantizedTail, KvPress)
-}
-
-
-def register_policy(cls: type[Policy]) -> type[Policy]:
-    """Add a user-defined policy to the registry under `cls.name` (usable as a class decorator);
-    it then runs by name everywhere: make_policy, Protocol, `wzbounds measure --policy NAME`."""
-    if not (isinstance(cls, type) and issubclass(cls, (CachePolicy, CacheSummary))):
-        raise ValueError(f"a policy must be a CachePolicy or CacheSummary subclass; got {cls!r}")
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"policy class {cls.__name__} needs a class attribute `name`, an identifier; got {name!r}")
-    if name in POLICIES and POLICIES[name] is not cls:
-        raise ValueError(f"a policy named {name!r} is already registered ({POLICIES[name].__name__})")
-    POLICIES[name] = cls
-    return cls
-
-
-def make_policy(name: str, **params: Any) -> Policy:
-    """A policy by registry name with its hyperparameters, e.g. make_policy("sink", n_sink=4)."""
-    return build(POLICIES, "policy", name, params)
-
-
-def parse_policy(spec: str, defaults: dict[str, Any] | None = None) -> Policy:
-    """A policy from its spec, "name" or "name:key=value,key=value" (e.g. "snapkv:window=16,kernel=7").
-
-    Values take the type of the field's default (int, float, bool). `defaults` fills fields the
-    spec leaves unset, where the policy has them (the protocol's seed for random)."""
-    name, _, rest = spec.strip().partition(":")
-    if name not in POLICIES:
-        raise ValueError(f"unknown policy {name!r} in {spec!r}; known: {', '.join(POLICIES)}")
-    cls = POLICIES[name]
-    if hasattr(cls, "from_spec"):  # a policy with its own spec grammar (kvpress:SnapKVPress,window_size=32)
-        return cls.from_spec(spec, rest)
-    fields = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
-    params: dict[str, Any] = {k: v for k, v in (defaults or {}).items() if k in fields}
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = item.partition("=")
-        key = key.strip()
-        if not eq or key not in fields:
-            known = ", ".join(fields) or "none"
-            raise ValueError(f"policy spec {spec!r}: {item!r} is not key=value with a field of {name} ({known})")
-        params[key] = typed_value(spec, key, value.strip(), fields[key].default)
-    return make_policy(name, **params)
-
-
-def split_specs(text: str) -> tuple[str, ...]:
-    """Policy specs from a comma-separated list: a piece with "=" and no ":" continues the spec
-    before it, so "sliding,snapkv:window=16,kernel=7" is ("sliding", "snapkv:window=16,kernel=7")."""
-    specs: list[str] = []
-    for piece in (p.strip() for p in text.split(",")):
-        if not piece:
-            continue
-        if "=" in piece and ":" not in piece:
-            if not specs or ":" not in specs[-1]:
-                raise ValueError(f"policy list {text!r}: {piece!r} is a parameter with no policy before it; "
-                                 "write name:key=value,key=value (e.g. snapkv:window=16,kernel=7)")
-            specs[-1] += "," + piece
-        else:
-            specs.append(piece)
-    return tuple(specs)
-
-
-def hyperparameters(policy: Policy) -> dict[str, Any]:
-    """The policy's name and every hyperparameter, defaults included: what a result records."""
-    values = dataclasses.asdict(policy) if dataclasses.is_dataclass(policy) else {}
-    return {"policy": policy.name, **values}

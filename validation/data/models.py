@@ -5,7 +5,7 @@
                                      float32 by transformers and cached as a float32 checkpoint
     load_model("path/to/model.gguf") any local GGUF file, converted once to a float32 checkpoint cached
                                      under the file's sha256 (byte-level BPE tokenizers built from the
-                                     GGUF by validation.tokenizer, the same in every environment)
+                                     GGUF by validation.data.tokenizer, the same in every environment)
     load_model("path/to/folder")     any transformers model folder (config.json + weights)
     load_model("org/name")           a hub id whose files are already in the local cache
                                      (local_files_only: nothing is downloaded)
@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from validation.cache import cached_file, cached_folder, sha256_of
-from validation.fetch import SMOLLM2_GGUF_MEMBER, SMOLLM2_GGUF_SHA256, SMOLLM2_WHEEL, cache_dir, fetch
-from wzbounds.output import CliError
-from validation.geometry import kv_geometry
+from validation.data.bos import Bos
+from validation.data.cache import cached_file, cached_folder, sha256_of
+from validation.data.fetch import SMOLLM2_GGUF_MEMBER, SMOLLM2_GGUF_SHA256, SMOLLM2_WHEEL, cache_dir, fetch
+from validation.data.geometry import kv_geometry
 from wzbounds.memory import KVGeometry
+from wzbounds.output import CliError
 
 DTYPES = ("float32", "bfloat16", "float16", "float64")
-BOS_RULES = ("auto", "always", "never")
 GGUF_VERSIONS = (2, 3)  # the GGUF versions the gguf package reads
 DEFAULT_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, de-quantised)"
 
@@ -69,27 +69,21 @@ class LoadedModel:
     bos_id: int | None  # the BOS token the tokenizer puts first, None when it adds none
 
     def encode(self, text: str) -> list[int]:
-        """The text's token ids, without special tokens (a BOS is placed by `bos_token`'s rule)."""
+        """The text's token ids, without special tokens (a BOS is placed by the run's `Bos`)."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    def bos_token(self, rule: str = "auto") -> int | None:
-        """The token every context starts with: "auto" the BOS the tokenizer adds (None if it adds
-        none), "always" the tokenizer's BOS token (an error if it has none), "never" None."""
-        if rule == "auto":
-            return self.bos_id
-        if rule == "never":
-            return None
-        if rule == "always":
-            bos = getattr(self.tokenizer, "bos_token_id", None)
-            if bos is None:
-                raise ValueError(f"--bos always: the tokenizer of {self.name} has no BOS token; use auto or never")
-            return int(bos)
-        raise ValueError(f"bos must be one of {BOS_RULES}; got {rule!r}")
-
-    @property
-    def bos(self) -> str:
-        """How the tokenizer starts a text, in words (for reports)."""
-        return f"tokenizer adds BOS (id {self.bos_id})" if self.bos_id is not None else "no BOS added"
+    def resolve_bos(self, bos: Bos | str = "auto") -> Bos:
+        """The BOS rule resolved against this model: "auto" the BOS the tokenizer adds (none if it
+        adds none), "always" the tokenizer's BOS token (an error if it has none), "never" none."""
+        bos = Bos.of(bos)
+        if bos.rule == "auto":
+            return Bos("auto", self.bos_id)
+        if bos.rule == "never":
+            return Bos("never")
+        token = getattr(self.tokenizer, "bos_token_id", None)
+        if token is None:
+            raise ValueError(f"--bos always: the tokenizer of {self.name} has no BOS token; use auto or never")
+        return Bos("always", int(token))
 
     def set_attention(self, implementation: str) -> None:
         """Switch attention kernels: "eager" exposes attention weights (for score-based policies)."""
@@ -116,15 +110,15 @@ def gguf_checkpoint(gguf: Path, folder_name: str | None = None) -> Path:
     sha256 and the transformers version (its de-quantisation), verified on every use.
 
     The weights are transformers' de-quantisation. A byte-level BPE tokenizer (the GGUF's
-    `tokenizer.ggml.model` is "gpt2") with a pre-tokenizer `validation.tokenizer` knows is built
-    by `validation.tokenizer.gguf_tokenizer`, the same in every environment; any other tokenizer
+    `tokenizer.ggml.model` is "gpt2") with a pre-tokenizer `validation.data.tokenizer` knows is built
+    by `validation.data.tokenizer.gguf_tokenizer`, the same in every environment; any other tokenizer
     is converted by transformers, whose conversion differs between versions (a one-line note on
     stderr says so)."""
     import torch
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from validation.tokenizer import gguf_tokenizer, unsupported
+    from validation.data.tokenizer import gguf_tokenizer, unsupported
 
     digest = sha256_of(gguf)
     name = folder_name or f"gguf-{digest[:16]}-f32-transformers-{transformers.__version__}"
@@ -152,7 +146,7 @@ def gguf_checkpoint(gguf: Path, folder_name: str | None = None) -> Path:
 def default_model_dir() -> Path:
     """The float32 checkpoint of the embedded model, created on first use, one per transformers
     version (`gguf_checkpoint` of the embedded GGUF). The tokenizer is ours
-    (`validation.tokenizer.gguf_tokenizer`), because transformers' GGUF tokenizer conversion
+    (`validation.data.tokenizer.gguf_tokenizer`), because transformers' GGUF tokenizer conversion
     differs between versions (5.2.0 adds a BOS, 5.23.0 does not) and ignores the GGUF's
     pre-tokenizer: every environment must tokenize a text into the same ids."""
     import transformers

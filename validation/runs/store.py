@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from validation.cache import file_lock
+from validation.data.cache import file_lock
 
 SCHEMA_VERSION = 1
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -149,7 +149,8 @@ class ResultStore:
         self.main_path = self.root / "manifest.json"
         self.manifest_path = self.main_path if rank is None else self.root / f"manifest.rank{rank}.json"
         self.shards: dict[str, dict[str, Any]] = {}
-        self.failures: dict[str, str] = {}  # task key -> one line, filled by validation.protocol.run
+        self.failures: dict[str, str] = {}  # task key -> one line (`record_failures`)
+        self.rank = rank
         _FolderLocks.acquire(self.root, shared=rank is not None)
         self._open = True
         try:
@@ -278,6 +279,15 @@ class ResultStore:
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+    def record_failures(self, failures: dict[str, str]) -> None:
+        """The tasks that failed in this run, one line each: kept in `failures` and written to
+        failures.json (failures.rankN.json for a rank of a distributed run); an old file is
+        overwritten, so the folder never reports failures a later run has fixed."""
+        self.failures = dict(failures)
+        path = self.root / ("failures.json" if self.rank is None else f"failures.rank{self.rank}.json")
+        if failures or path.exists():
+            atomic_write(path, json.dumps(self.failures, indent=1).encode("utf-8"))
 
     def table(self) -> dict[str, np.ndarray]:
         """All rows, shards in key order, as named columns."""

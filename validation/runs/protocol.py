@@ -18,7 +18,6 @@ not counted in the budget; the token id used is recorded with the results.
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from dataclasses import asdict, dataclass
@@ -26,25 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from validation.measure import MODES, POSITIONS, Engine
-from validation.models import BOS_RULES, DTYPES
+from validation.data.bos import Bos
+from validation.data.models import DTYPES
+from validation.engine import MODES, POSITIONS, Engine
+from validation.errors import MeasurementWarning
 from validation.policies import Policy, hyperparameters, parse_policy
-from validation.store import ResultStore, atomic_write, check_out
+from validation.runs.store import ResultStore, check_out
 from wzbounds.curves import Curves
 
-
-class MeasurementWarning(UserWarning):
-    """A measurement that runs but may not mean what it seems (budgets past a sliding window)."""
-
-
-class IncompleteRun(ValueError):
-    """Some tasks failed; the others finished and are saved (the message lists the failures)."""
-
-    def __init__(self, failures: dict[str, str], out: Path) -> None:
-        self.failures = failures
-        lines = "; ".join(failures.values())
-        super().__init__(f"{len(failures)} task(s) failed, the rest are saved in {out} "
-                         f"(failures.json lists them): {lines}")
 
 @dataclass(frozen=True)
 class Protocol:
@@ -62,7 +50,7 @@ class Protocol:
     seed: int = 0
     mus: tuple[float, ...] = (0.01, 0.1, 0.3)
     dtype: str = "float32"
-    bos: str = "auto"
+    bos: Bos | str = "auto"  # a Bos, or its rule: auto, always, never (the token is resolved by `run`)
     reindex: tuple[str, ...] | None = None  # the policies measured re-indexed too (None: every policy)
 
     def __post_init__(self) -> None:
@@ -72,8 +60,7 @@ class Protocol:
             raise ValueError(f"reindex names policies not measured: {sorted(set(self.reindex) - set(self.policies))}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
-        if self.bos not in BOS_RULES:
-            raise ValueError(f"bos must be one of {', '.join(BOS_RULES)}; got {self.bos!r}")
+        object.__setattr__(self, "bos", Bos(Bos.of(self.bos).rule))  # the rule only: a protocol precedes the model
         for name, allowed in (("modes", MODES), ("positions", POSITIONS)):
             bad = [v for v in getattr(self, name) if v not in allowed]
             if bad or not getattr(self, name):
@@ -136,7 +123,7 @@ class Protocol:
 def protocol_config(protocol: Protocol) -> dict:
     """The configuration a results folder records for a protocol (before the model is known:
     `run` adds the BOS token id), so a folder of another configuration is refused before any work."""
-    return {**asdict(protocol), "hyperparameters": protocol.hyperparameters()}
+    return {**asdict(protocol), "bos": protocol.bos.rule, "hyperparameters": protocol.hyperparameters()}
 
 
 def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", corpus=None,
@@ -147,15 +134,15 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
     A failing task is reported in one line and recorded in OUT/failures.json; the other tasks
     still run and are saved, and the returned store lists the failures in `store.failures`
     (the `measure` command then exits with status 2). `shard = (rank, world)` runs only the
-    prefixes with index % world == rank (see validation.distributed); each rank records its
+    prefixes with index % world == rank (see validation.runs.distributed); each rank records its
     shards in its own manifest file and rank 0 merges them at the end. A policy asked for in a
     mode it cannot run in is one line and a failure (`Protocol.unrunnable`), unless
     `every_runnable_mode` says the modes are meant as "each policy in those it runs in" (the arena).
     """
     from tqdm import tqdm
 
-    from validation.corpora import load_corpus, select_prefixes
-    from validation.models import load_model
+    from validation.data.corpora import load_corpus, select_prefixes
+    from validation.data.models import load_model
 
     rank, world = shard
     if max_batch_tokens < 1:
@@ -163,13 +150,13 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
     out = check_out(out, protocol_config(protocol))
     if lm is None:
         lm = load_model(protocol.model, device=device, dtype=protocol.dtype)
-    bos = lm.bos_token(protocol.bos)
+    bos = lm.resolve_bos(protocol.bos)
     engine = Engine(lm, max_batch_tokens=max_batch_tokens, mus=protocol.mus)
     _check_fits(protocol, lm, engine, bos)
     corpus = corpus or load_corpus(protocol.domain)
     prefixes = select_prefixes(corpus, lm.encode, protocol.prefixes, protocol.prefix_length, protocol.seed)
     # the run can start: only now is anything written to `out` (a run refused above leaves it as it was)
-    store = ResultStore(out, {**protocol_config(protocol), "bos_token": bos}, rank=rank if world > 1 else None)
+    store = ResultStore(out, {**protocol_config(protocol), "bos_token": bos.token}, rank=rank if world > 1 else None)
     try:
         combos = protocol.tasks()
         mine = [(i, p) for i, p in enumerate(prefixes) if i % world == rank]
@@ -185,15 +172,12 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
             print(f"wzbounds: error: {line}", file=sys.stderr)
         for items in by_prefix.values():
             prefix, combos_here = items[0], items[1:]
-            tokens = ((bos,) if bos is not None else ()) + tuple(prefix.tokens)
+            tokens = ((bos.token,) if bos else ()) + tuple(prefix.tokens)
             failures.update(_measure_prefix(engine, protocol, prefix, tokens, combos_here, store, bos, bar))
         bar.close()
-        store.failures = failures
-        name = "failures.json" if world == 1 else f"failures.rank{rank}.json"
-        if failures or (out / name).exists():
-            atomic_write(out / name, json.dumps(failures, indent=1).encode("utf-8"))
+        store.record_failures(failures)
         if world > 1:
-            from validation.distributed import barrier
+            from validation.runs.distributed import barrier
 
             barrier()
             if rank == 0:
@@ -212,7 +196,7 @@ def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, 
     ctx = None
     for with_scores in ([True, False] if scored else [False]):
         try:
-            ctx = engine.context(tokens, protocol.targets, scores=with_scores, bos=bos is not None)
+            ctx = engine.context(tokens, protocol.targets, scores=with_scores, bos=bos)
             break
         except Exception as exc:  # noqa: BLE001 - one line per failure; what can still run, runs
             lost = scored if with_scores else [c for c in combos if c not in scored]
@@ -241,11 +225,11 @@ def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, 
     return failures
 
 
-def _check_fits(protocol: Protocol, lm, engine: Engine, bos: int | None) -> None:
+def _check_fits(protocol: Protocol, lm, engine: Engine, bos: Bos) -> None:
     """Refuse prefixes longer than the model's context; warn of budgets past its sliding window."""
-    length = protocol.prefix_length + (bos is not None)
+    length = protocol.prefix_length + int(bos)
     if lm.max_positions and length > lm.max_positions:
-        raise ValueError(f"prefixes of {length} tokens{' (with BOS)' if bos is not None else ''} exceed the "
+        raise ValueError(f"prefixes of {length} tokens{' (with BOS)' if bos else ''} exceed the "
                          f"context of {lm.name} ({lm.max_positions} positions); lower --prefix-length")
     window = engine.layout.sliding_window
     if window is not None and max(protocol.budgets) > window:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from validation.cache import cached_folder
-from validation.fetch import GUTENBERG_TARBALL, cache_dir, fetch
+from validation.data.cache import cached_folder
+from validation.data.fetch import GUTENBERG_TARBALL, cache_dir, fetch
 
 CODE_SKIP_DIRS = {"site-packages", "dist-packages", "test", "tests", "idle_test", "__pycache__", "pydoc_data"}
 CODE_SKIP_FILES = {"html/entities.py"}

@@ -25,7 +25,7 @@ cache and c text entries before the query:
                 entries are dropped. Memory: what those codes and parameters take.
 
 Multiplicities: a merged or pooled entry of mass m stands for m entries; the
-attention logit of each query to it gets + log m (validation.measure adds it
+attention logit of each query to it gets + log m (validation.engine adds it
 per layer and head), so an entry merged with exact copies of itself attends
 exactly as the copies did. With k >= c + 1 (the whole prefix fits) every
 summary is the cache itself, and the law is the full-context law. A BOS, when
@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from validation.policy import Policy, whole
+from validation.policies.base import Policy, whole
 from wzbounds.memory import KVGeometry
 
 MASS_BYTES = 2  # an int16 mass per merged entry, KV head and layer

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from validation.policy import Policy, typed_value
+from validation.policies.base import Policy, typed_value
 
 # Presses that run on a float32 CPU model with no hub files, no eager attention and no extra
 # inputs (measured on SmolLM2-135M with kvpress 0.5.5): the leaderboard's default field.

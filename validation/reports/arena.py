@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from validation.arena import REFERENCE, WORDS, Contest, Standing, frontier
-from validation.report import _plt, _save
-from validation.store import atomic_write
+from validation.reports.figures import pyplot, save
+from validation.runs.contests import WORDS, Contest, Standing, frontier
+from validation.runs.store import atomic_write
 
 KIB = 1024.0
 
@@ -50,12 +50,14 @@ def _label(policy: str, mode: str) -> str:
     return f"{policy.removeprefix('kvpress:')} ({mode})"
 
 
-def write_arena(out: Path, report: dict, standings: list[Standing], results: list[Contest]) -> None:
+def write_arena(out: Path, report: dict, standings: list[Standing], results: list[Contest],
+                reference: tuple[str, str]) -> None:
+    """leaderboard.csv, .md, .png, arena.md, .png; `reference`: (spec, mode) of the suffix-only reference."""
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(out / "leaderboard.csv", standings)
     if standings:
         _leaderboard_figure(out / "leaderboard.png", standings)
-        _arena_figure(out / "arena.png", standings)
+        _arena_figure(out / "arena.png", standings, reference)
     atomic_write(out / "leaderboard.md", _leaderboard_md(report, standings, results).encode("utf-8"))
     atomic_write(out / "arena.md", _arena_md(report, standings, results).encode("utf-8"))
 
@@ -155,7 +157,7 @@ def _failures(report: dict) -> list[str]:
 
 
 def _leaderboard_figure(path: Path, standings: list[Standing]) -> None:
-    plt = _plt()
+    plt = pyplot()
     k = _reference_budget(standings)
     domains = list(dict.fromkeys(s.domain for s in standings))
     n = max(len([s for s in standings if s.domain == d and s.budget == k]) for d in domains)
@@ -174,12 +176,11 @@ def _leaderboard_figure(path: Path, standings: list[Standing]) -> None:
         ax.legend(loc="lower right", fontsize=7)
     fig.suptitle("grey: kvpress presses; purple: summaries; blue: kept sets (sliding, sink)", fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save(fig, path)
 
 
-def _arena_figure(path: Path, standings: list[Standing]) -> None:
-    plt = _plt()
+def _arena_figure(path: Path, standings: list[Standing], reference: tuple[str, str]) -> None:
+    plt = pyplot()
     domains = list(dict.fromkeys(s.domain for s in standings))
     fig, axes = plt.subplots(1, len(domains), figsize=(6.5 * len(domains), 5), squeeze=False)
     palette = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4)
@@ -190,8 +191,8 @@ def _arena_figure(path: Path, standings: list[Standing]) -> None:
             rows = sorted((s for s in mine if (s.policy, s.mode) == key), key=lambda s: s.bytes)
             x = [s.bytes / KIB for s in rows]
             y = [s.tv.estimate for s in rows]
-            if key == REFERENCE:
-                ax.plot(x, y, color="black", lw=2.5, marker="o", label="sliding (recompute): suffix-only", zorder=4)
+            if key == reference:
+                ax.plot(x, y, color="black", lw=2.5, marker="o", label=f"{_label(*key)}: suffix-only", zorder=4)
             elif rows[0].kind == "press":
                 ax.plot(x, y, color="tab:gray", lw=0.8, alpha=0.6, label="kvpress presses (evict)"
                         if "press" not in colors else None)
@@ -209,5 +210,4 @@ def _arena_figure(path: Path, standings: list[Standing]) -> None:
         ax.set_title(domain)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save(fig, path)

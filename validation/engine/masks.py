@@ -40,7 +40,7 @@ class AttentionLayout:
     def of(cls, config: Any) -> AttentionLayout:
         """Read from a transformers config: `layer_types` when it lists them (Gemma 3, Qwen2, ...),
         else every layer slides when `sliding_window` is set (Mistral, Phi-3), else full attention."""
-        from validation.geometry import kv_geometry
+        from validation.data.geometry import kv_geometry
 
         cfg = config.get_text_config() if hasattr(config, "get_text_config") else config
         window = getattr(cfg, "sliding_window", None)

@@ -42,8 +42,8 @@ def export_panels(results: str | Path, dest: str | Path, mu: float = 0.1) -> lis
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from validation.protocol import curves, documents
-    from validation.store import ResultStore, read_manifest
+    from validation.runs.protocol import curves, documents
+    from validation.runs.store import ResultStore, read_manifest
     from wzbounds.curves import write_csv
 
     results, dest = Path(results), Path(dest)

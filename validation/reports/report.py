@@ -8,126 +8,89 @@ from __future__ import annotations
 
 import base64
 import html
-import io
+from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
-
-from validation.protocol import Protocol, curves
-from validation.store import atomic_write
+from validation.reports.figures import LINE_COLOURS, pyplot, save
+from validation.runs.analysis import CurveLine, DecayPanel, Figures
+from validation.runs.store import atomic_write
 from wzbounds.claims import PAPER
-from wzbounds.fit import Interval, compare_laws, exponent_interval, plot_fits
+from wzbounds.curves import Curves
+from wzbounds.fit import plot_fits
 
 COLOURS = {"holds": "#d6f5d6", "fails": "#f8d0d0", "inconclusive": "#f2f2f2"}  # verdict cells in report.html
-STYLE = {"sliding": ("tab:blue", "-"), "sink": ("tab:orange", "-"), "random": ("tab:red", "-"),
-         "heavy": ("tab:green", "-"), "h2o": ("tab:olive", "-"), "snapkv": ("tab:cyan", "-")}
-
-
-def _save(fig, path: Path) -> None:
-    """Render to memory, then write atomically (a killed run never leaves half a PNG)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    atomic_write(path, buffer.getvalue())
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _finding(report: dict, claim: str, domain: str) -> dict:
     return next(c for c in report["checks"] if c["claim"] == claim and c["domain"] == domain)
 
 
-def figure_decay(path: Path, tables: dict, main: Protocol, report: dict, n_boot: int) -> None:
+def figure_decay(path: Path, panels: tuple[DecayPanel, ...]) -> None:
     """Each domain's TV panel draws the fit the alpha_tv row reports (its fit range, its interval);
     the KL panel the KL exponent on the same range, from the same number of resamples."""
-    plt = _plt()
-    domains = report["domains"]
-    mu = sorted(main.mus)[len(main.mus) // 2]
-    fig, axes = plt.subplots(len(domains), 2, figsize=(13, 4.6 * len(domains)), squeeze=False)
-    for i, d in enumerate(domains):
-        c = curves(tables[(d, "main")], "sliding", "recompute", "preserved", mu=mu)
-        alpha = _finding(report, "alpha_tv", d)
-        if alpha["interval"] is None or "fit_range" not in alpha["numbers"]:
-            raise ValueError(f"no alpha_TV interval for {d}: {alpha['reason']}")
-        rng = tuple(alpha["numbers"]["fit_range"])
-        iv = Interval(alpha["numbers"]["estimate"], *alpha["interval"], float("nan"), 0.95, np.empty(0))
-        ax = plot_fits(c.windows, c.mean("tv"), comparison=compare_laws(c.windows, c.mean("tv")), interval=iv,
-                       fit_range=rng, label="E TV, positions preserved", ax=axes[i, 0])
-        if "reindexed" in main.positions:
-            r = curves(tables[(d, "main")], "sliding", "recompute", "reindexed", mu=mu)
-            ax.loglog(r.windows, r.mean("tv"), "x", color="tab:purple", ms=9, label="E TV, re-indexed")
+    plt = pyplot()
+    fig, axes = plt.subplots(len(panels), 2, figsize=(13, 4.6 * len(panels)), squeeze=False)
+    for i, d in enumerate(panels):
+        c = d.sliding
+        ax = plot_fits(c.windows, c.mean("tv"), comparison=d.comparison, interval=d.alpha_tv,
+                       fit_range=d.fit_range, label="E TV, positions preserved", ax=axes[i, 0])
+        if d.reindexed is not None:
+            ax.loglog(d.reindexed.windows, d.reindexed.mean("tv"), "x", color="tab:purple", ms=9,
+                      label="E TV, re-indexed")
             ax.legend(fontsize=7)
-        ax.set_title(f"{d}: truncation sensitivity delta(w) (sliding window, recompute)")
+        ax.set_title(f"{d.domain}: truncation sensitivity delta(w) (sliding window, recompute)")
         ax.set_ylabel("delta(w) = E TV")
-        ax2 = plot_fits(c.windows, c.mean("kl"), interval=exponent_interval(c, "kl", n_boot=n_boot, fit_range=rng),
-                        fit_range=rng, label=f"kappa_mu, mu = {mu:g}", ax=axes[i, 1])
-        ax2.set_title(f"{d}: smoothed KL kappa_mu(w)")
+        ax2 = plot_fits(c.windows, c.mean("kl"), interval=d.alpha_kl, fit_range=d.fit_range,
+                        label=f"kappa_mu, mu = {c.mu:g}", ax=axes[i, 1])
+        ax2.set_title(f"{d.domain}: smoothed KL kappa_mu(w)")
         ax2.set_ylabel("kappa_mu(w) = E KL_mu (nats)")
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save(fig, path)
 
 
-def figure_kl_vs_tv2(path: Path, tables: dict, main: Protocol, domains) -> None:
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(domains), figsize=(6.2 * len(domains), 4.8), squeeze=False)
+def figure_kl_vs_tv2(path: Path, by_mu: Mapping[str, tuple[Curves, ...]]) -> None:
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(by_mu), figsize=(6.2 * len(by_mu), 4.8), squeeze=False)
     colors = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
-    for i, d in enumerate(domains):
+    for i, (d, panels) in enumerate(by_mu.items()):
         ax = axes[0, i]
-        lo = np.inf
-        for j, mu in enumerate(sorted(main.mus)):
-            c = curves(tables[(d, "main")], "sliding", "recompute", "preserved", mu=mu)
+        for j, c in enumerate(panels):
             tv2 = (c.tv**2).mean(axis=0)
-            ax.loglog(tv2, c.mean("kl"), "o-", color=colors[j % 4], ms=4, label=f"kappa_mu, mu = {mu:g}")
-            ax.loglog(tv2, 2 * (1 - mu) ** 2 * tv2, ":", color=colors[j % 4], lw=1,
-                      label=f"Pinsker floor 2(1-mu)^2 E TV^2, mu = {mu:g}")
-            lo = min(lo, tv2.min())
+            ax.loglog(tv2, c.mean("kl"), "o-", color=colors[j % 4], ms=4, label=f"kappa_mu, mu = {c.mu:g}")
+            ax.loglog(tv2, 2 * (1 - c.mu) ** 2 * tv2, ":", color=colors[j % 4], lw=1,
+                      label=f"Pinsker floor 2(1-mu)^2 E TV^2, mu = {c.mu:g}")
         ax.set_xlabel("E[TV^2] at each budget")
         ax.set_ylabel("kappa_mu = E KL_mu (nats)")
         ax.set_title(f"{d}: KL against TV^2 (budgets as points)")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save(fig, path)
 
 
-def figure_policies(path: Path, tables: dict, parts: dict[str, Protocol], domains) -> None:
-    plt = _plt()
-    main = parts["main"]
-    fig, axes = plt.subplots(1, len(domains), figsize=(6.5 * len(domains), 4.8), squeeze=False)
-    for i, d in enumerate(domains):
+MARKERS = {"recompute": "o-", "evict": "s--", "online": "^:"}
+
+
+def figure_policies(path: Path, lines: Mapping[str, tuple[CurveLine, ...]]) -> None:
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(lines), figsize=(6.5 * len(lines), 4.8), squeeze=False)
+    for i, (d, curves) in enumerate(lines.items()):
         ax = axes[0, i]
-        t = tables[(d, "main")]
-        for p in main.policies:
-            color, _ = STYLE.get(main.policy(p).name, ("black", "-"))
-            c = curves(t, p, "recompute", "preserved", mu=None)
-            ax.loglog(c.windows, c.mean("tv"), "o-", color=color, ms=3, label=f"{p} (recompute)")
-            if "evict" in main.modes:
-                e = curves(t, p, "evict", "preserved", mu=None)
-                ax.loglog(e.windows, e.mean("tv"), "s--", color=color, ms=3, label=f"{p} (evict)")
-        online = tables.get((d, "online"))
-        if online and "online" in parts:
-            for p in parts["online"].policies:
-                c = curves(online, p, "online", "preserved", mu=None)
-                ax.loglog(c.windows, c.mean("tv"), "^:", color=STYLE.get(main.policy(p).name, ("black",))[0], ms=5,
-                          label=f"{p} (online)")
+        colour = {}
+        for line in curves:
+            colour.setdefault(line.spec, LINE_COLOURS[len(colour) % len(LINE_COLOURS)])
+            ax.loglog(line.curve.windows, line.curve.mean("tv"), MARKERS[line.mode], color=colour[line.spec],
+                      ms=5 if line.mode == "online" else 3, label=f"{line.spec} ({line.mode})")
         ax.set_xlabel("budget k (tokens kept)")
         ax.set_ylabel("E TV to the full-context law")
         ax.set_title(f"{d}: policies at equal budget")
         ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save(fig, path)
 
 
-def figure_band(path: Path, report: dict, domains) -> None:
-    plt = _plt()
+def figure_band(path: Path, report: dict) -> None:
+    plt = pyplot()
+    domains = report["domains"]
     fig, ax = plt.subplots(figsize=(7, 4.8))
     colors = ("tab:blue", "tab:green", "tab:red", "tab:purple")
     drawn = False
@@ -149,8 +112,7 @@ def figure_band(path: Path, report: dict, domains) -> None:
     ax.set_title(f"The window the power law gives, in memory: {report['model']['name']}")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _fmt(x) -> str:
@@ -339,25 +301,28 @@ def html_page(md_text: str, out: Path, figures: dict[str, str]) -> str:
            f"</head><body>{''.join(body)}</body></html>\n"
 
 
-def write_report(out: Path, report: dict, tables: dict, parts: dict[str, Protocol], n_boot: int = 1000) -> None:
-    """report.md, report.html and the figures; a figure whose data a failed part lacks is left out."""
-    domains = report["domains"]
-    main = parts["main"]
+def write_report(out: Path, report: dict, drawn: Figures) -> None:
+    """report.md, report.html and the figures; a figure whose data a failed part lacks is left out
+    (`drawn.left_out`, recorded in the report as figures_left_out)."""
     drawers = {
-        "decay.png": (lambda p: figure_decay(p, tables, main, report, n_boot),
+        "decay.png": (drawn.decay and (lambda p: figure_decay(p, drawn.decay)),
                       "TV and smoothed-KL decay on log-log axes, with power (solid) and exponential (dashed) fits, "
                       "the 95% band of alpha, and the extrapolation split"),
-        "kl_vs_tv2.png": (lambda p: figure_kl_vs_tv2(p, tables, main, domains),
+        "kl_vs_tv2.png": (drawn.by_mu and (lambda p: figure_kl_vs_tv2(p, drawn.by_mu)),
                           "kappa_mu against E[TV^2], one point per budget, with the Pinsker floor"),
-        "policies.png": (lambda p: figure_policies(p, tables, parts, domains), "every policy and mode at equal budget"),
-        "theta_band.png": (lambda p: figure_band(p, report, domains),
+        "policies.png": (drawn.policies and (lambda p: figure_policies(p, drawn.policies)),
+                         "every policy and mode at equal budget"),
+        "theta_band.png": (lambda p: figure_band(p, report),
                            "the window the fitted power law gives for each eps, in GiB of KV cache for this model"),
     }
     figures = {}
     for name, (draw, caption) in drawers.items():
+        if name in drawn.left_out:
+            report.setdefault("figures_left_out", {})[name] = drawn.left_out[name]
+            continue
         try:
             draw(out / name)
-        except (ValueError, KeyError, StopIteration) as exc:
+        except (ValueError, KeyError, StopIteration) as exc:  # theta_band: no window, or no finding for it
             report.setdefault("figures_left_out", {})[name] = f"{type(exc).__name__}: {exc}"
         else:
             figures[name] = caption

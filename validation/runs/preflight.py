@@ -32,7 +32,7 @@ def check_n_boot(n_boot) -> int:
 
 def check_domain(domain: str) -> None:
     """'natural', 'code', or an existing text file or folder holding text (read, not fetched)."""
-    from validation.corpora import folder_corpus
+    from validation.data.corpora import folder_corpus
 
     if not isinstance(domain, str) or not domain.strip():
         raise ValueError("domain must be 'natural', 'code' or a text file / folder; got an empty value")
@@ -52,7 +52,7 @@ def check_device(device: str) -> None:
 def check_model(spec: str) -> None:
     """A --model value that can be loaded: 'default', an existing .gguf file or model folder, or
     a hub id (looked up in the local cache at load time). Nothing is read or fetched."""
-    from validation.models import model_source
+    from validation.data.models import model_source
 
     model_source(spec)
 

@@ -4,12 +4,20 @@ Subclass `CachePolicy` and write `choose(t, budget, scores)`; `validation.testin
 checks a policy against everything it declares, as the built-ins are checked.
 
 A policy has a name, hyperparameters (the fields of a frozen dataclass) and
-declarations the measurement engine dispatches on, never its class:
+declarations the measurement engine dispatches on and the analyses choose roles by,
+never its class or name:
 
     kind            "kept": it chooses which entries stay (`CachePolicy.keep`), runs in
                     every mode; "summary": it rewrites the prefix cache (merging, pooling,
-                    quantizing; validation.summaries), evict mode only; "press": a kvpress
-                    press compressing the cache at prefill (validation.presses), evict mode only
+                    quantizing; validation.policies.summaries), evict mode only; "press": a kvpress
+                    press compressing the cache at prefill (validation.policies.presses), evict mode only
+    suffix_only     its kept set is the last min(budget, t + 1) positions: the suffix-only
+                    window, the reference every claim and the arena compare against
+    sinks           how many first positions it always keeps (attention sinks) when the
+                    budget leaves room for them and t; with anchored_head() = those sinks,
+                    it is the sink+recent policy of the sink claims
+    uniform         its other kept positions are drawn uniformly at random from 0..t-1:
+                    the random control of the recency claims
     scores          which attention scores it reads: None, "last_query",
                     "accumulated" or "observation" (sums over `score_window` queries)
     score_window    the observation window, in queries, for "observation" scores
@@ -40,8 +48,13 @@ class Policy(ABC):
     name: ClassVar[str]
     kind: ClassVar[str] = "kept"
     suffix_only: ClassVar[bool] = False
+    uniform: ClassVar[bool] = False
     scores: ClassVar[str | None] = None
     static_online: ClassVar[bool] = False
+
+    @property
+    def sinks(self) -> int:
+        return 0
 
     @property
     def score_window(self) -> int:

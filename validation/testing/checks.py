@@ -2,7 +2,7 @@
 
 In the shape of scikit-learn's `check_estimator` (and wzbounds' `check_bound`): small
 named checks, each a function returning a `Verdict`, chosen from the policy's
-declarations (`validation.policy`), so a declaration the engine dispatches on is
+declarations (`validation.policies.base`), so a declaration the engine dispatches on is
 never taken on trust. Every built-in policy, summary and press passes them
 (tests/validation/test_policies.py, one table); the suite proves itself on
 deliberately broken policies, each failing its own check.
@@ -13,6 +13,11 @@ For kept-set policies (kind "kept"), on steps t in `steps` and every budget:
     scores           a policy declaring no scores gives the same kept sets whatever scores
                      are passed; one declaring them refuses to run without them
     suffix_only      (declared) the kept set is the last min(budget, t + 1) positions
+    sinks            (declared > 0) every kept set with room for the sinks and t holds the
+                     first `sinks` positions
+    uniform          (declared) the other kept positions, over 64 steps, are spread like
+                     uniform draws from 0..t-1 (mean of pos/t within 0.05 of 1/2, and a
+                     Kolmogorov-Smirnov distance to U(0, 1) below 0.1, on 512 draws)
     anchored_head    (declared) every kept set with room for the head and t is the head plus
                      one contiguous run ending at t
     static_online    (declared) the kept set is a function of (t, budget) alone and never
@@ -23,6 +28,8 @@ For summaries and presses (kinds "summary", "press"):
     modes            as above
     cache_bytes      positive, and non-decreasing in the budget
     saturated        once saturated at a budget, saturated at every larger one
+Then, on the packaged tiny Llama (validation.testing.engine): full_budget, divergences and
+methods_agree, in every mode the policy declares.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from validation.policy import CachePolicy, Policy
+from validation.policies.base import CachePolicy, Policy
 from wzbounds.memory import KVGeometry
 from wzbounds.verdict import Verdict, VerdictList, from_bool
 
@@ -108,6 +115,33 @@ def check_suffix_only(policy: CachePolicy, steps=STEPS, seed: int = 0) -> Verdic
     return _each(policy, steps, rule, "suffix_only", "the last min(budget, t + 1) positions", seed)
 
 
+def check_sinks(policy: CachePolicy, steps=STEPS, seed: int = 0) -> Verdict:
+    sinks = int(policy.sinks)
+
+    def rule(t, budget, kept):
+        first = np.arange(min(sinks, t + 1))
+        if budget > sinks and not np.all(np.isin(first, kept)):
+            return f"kept {kept.tolist()[:12]}, without the first {first.size} positions (its sinks)"
+        return None
+
+    return _each(policy, steps, rule, "sinks", f"the first {sinks} positions whenever the budget has room", seed)
+
+
+UNIFORM_STEPS, UNIFORM_BUDGET = range(128, 192), 9  # 64 steps x 8 drawn positions: 512 draws
+
+
+def check_uniform(policy: CachePolicy, seed: int = 0) -> Verdict:
+    """The positions other than t, as fractions u = pos / t, against U(0, 1): a policy favouring
+    recent (u near 1) or early (near 0) positions fails; 512 uniform draws pass with room (the
+    mean's sd is 0.013, the KS distance's 99% point 0.072)."""
+    rng = np.random.default_rng(seed)
+    u = np.sort(np.concatenate([np.setdiff1d(_kept(policy, t, UNIFORM_BUDGET, rng), [t]) / t for t in UNIFORM_STEPS]))
+    ks = float(np.max(np.maximum(np.arange(1, u.size + 1) / u.size - u, u - np.arange(u.size) / u.size)))
+    ok = abs(float(u.mean()) - 0.5) <= 0.05 and ks < 0.1
+    return from_bool("uniform", ok, f"{policy.name}: kept positions / t have mean {u.mean():.3f} and KS distance "
+                     f"{ks:.3f} to U(0, 1) over {u.size} draws (uniform: within 0.05 of 0.5, below 0.1)")
+
+
 def check_anchored_head(policy: CachePolicy, steps=STEPS, seed: int = 0) -> Verdict:
     head = np.asarray(policy.anchored_head(), dtype=np.int64)
 
@@ -179,6 +213,10 @@ def policy_checks(policy: Policy) -> Iterator[tuple[str, Callable[[], Verdict]]]
         yield "scores", lambda: check_scores(policy)
         if policy.suffix_only:
             yield "suffix_only", lambda: check_suffix_only(policy)
+        if policy.sinks:
+            yield "sinks", lambda: check_sinks(policy)
+        if policy.uniform:
+            yield "uniform", lambda: check_uniform(policy)
         if policy.anchored_head() is not None:
             yield "anchored_head", lambda: check_anchored_head(policy)
         if policy.static_online:
@@ -188,17 +226,26 @@ def policy_checks(policy: Policy) -> Iterator[tuple[str, Callable[[], Verdict]]]
         yield "saturated", lambda: check_saturated(policy)
 
 
-def check_policy(policy: Policy) -> PolicyReport:
+def check_policy(policy: Policy, *, on_model: bool = True, lm=None) -> PolicyReport:
     """Every check the policy's declarations call for; `report.ok` when all hold, and
-    `report.failures()` says which broke and where."""
+    `report.failures()` says which broke and where. With `on_model` (the default), also the
+    engine checks (validation.testing.engine): the policy run in every mode it declares on the
+    packaged tiny Llama, or on `lm` (a LoadedModel)."""
     if not isinstance(policy, Policy):
-        raise ValueError(f"check_policy takes a policy instance (a validation.policy.Policy); got {policy!r}")
-    return PolicyReport(policy, tuple(_run(name, check, policy) for name, check in policy_checks(policy)))
+        raise ValueError(f"check_policy takes a policy instance (a validation.policies.base.Policy); got {policy!r}")
+    verdicts = [_run(name, check, policy) for name, check in policy_checks(policy)]
+    if on_model:
+        from validation.testing.engine import engine_checks
+
+        verdicts += [_run(name, check, policy, (Exception,)) for name, check in engine_checks(policy, lm)]
+    return PolicyReport(policy, tuple(verdicts))
 
 
-def _run(name: str, check: Callable[[], Verdict], policy: Policy) -> Verdict:
-    """A check; a ValueError the policy raises on the way (a broken contract) fails that check."""
+def _run(name: str, check: Callable[[], Verdict], policy: Policy,
+         broken: tuple[type[Exception], ...] = (ValueError,)) -> Verdict:
+    """A check; an exception of `broken` the policy raises on the way (a broken contract; on the
+    model, any error the engine meets running it) fails that check, named."""
     try:
         return check()
-    except ValueError as exc:
-        return from_bool(name, False, f"{policy.name}: {exc}")
+    except broken as exc:
+        return from_bool(name, False, f"{policy.name}: {type(exc).__name__}: {exc}")

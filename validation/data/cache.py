@@ -26,13 +26,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from wzbounds.output import CliError
+from validation.errors import CacheError
 
 DIGESTS = "wzbounds-digests.json"
-
-
-class CacheError(CliError):
-    """The cache cannot be written or holds a file that fails its digest (one line, exit status 2)."""
 
 
 def sha256_of(path: Path) -> str:
