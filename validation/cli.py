@@ -46,7 +46,8 @@ def cmd_measure(args: argparse.Namespace) -> None:
         model=args.model, domain=args.domain, policies=split_specs(",".join(args.policy or ["sliding"])),
         modes=_csv(args.mode),
         positions=_csv(args.positions), budgets=_budgets(args, (1, 2, 4, 8, 16, 32, 64, 128, 256)),
-        prefixes=args.prefixes, prefix_length=args.prefix_length, targets=args.targets, seed=args.seed,
+        prefixes=args.prefixes, prefix_length=args.prefix_length, targets=args.targets,
+        target_spacing=args.target_spacing, seed=args.seed,
         mus=tuple(float(m) for m in parse_grid("mu", args.mu)), dtype=args.dtype, bos=args.bos,
     )
     whole("max-batch-tokens", args.max_batch_tokens, 1)
@@ -124,15 +125,21 @@ def add_measure(top: argparse._SubParsersAction, fmt: type) -> None:
     p = top.add_parser("measure", help="measure a real LM under cache policies (torch + transformers)",
                        description=__doc__, epilog=MEASURE_EXAMPLES, formatter_class=fmt)
     _common_options(p, domains=False)
-    p.add_argument("--policy", action="append", help="policies with optional hyperparameters, comma-separated or "
-                   "repeated: sliding, sink, random, heavy, h2o, snapkv, e.g. 'sliding,sink:n_sink=8' or "
-                   "'snapkv:window=16,kernel=7'; evict mode only: the summaries merge, pooled, quantized "
-                   "('quantized:bits=4') and kvpress presses ('kvpress:SnapKVPress,window_size=32', needs "
-                   "wzbounds[kvpress]) (default sliding; all values are recorded with the results)")
+    from validation.policies import POLICIES
+
+    kept = ", ".join(name for name, cls in POLICIES.items() if cls.kind == "kept")
+    summaries = ", ".join(name for name, cls in POLICIES.items() if cls.kind == "summary")
+    p.add_argument("--policy", action="append", help=f"policies with optional hyperparameters, comma-separated or "
+                   f"repeated: {kept}, e.g. 'sliding,sink:n_sink=8' or 'snapkv:window=16,kernel=7'; evict mode "
+                   f"only: the summaries {summaries} ('quantized:bits=4') and kvpress presses "
+                   "('kvpress:SnapKVPress,window_size=32', needs wzbounds[kvpress]) (default sliding; all values are "
+                   "recorded with the results)")
     p.add_argument("--mode", default="recompute", help="comma-separated: recompute, evict, online")
     p.add_argument("--positions", default="preserved", help="recompute positions: preserved, reindexed (or both)")
     _sample_options(p, prefixes=4, prefix_length=512, budgets="1:256")
     p.add_argument("--targets", type=int, default=16, help="target positions at the end of each prefix (default 16)")
+    p.add_argument("--target-spacing", type=int, default=1, help="positions between targets, the last at the end "
+                   "of the prefix (default 1: the last positions; spaced targets are nearly independent samples)")
     p.add_argument("--mu", default="0.01,0.1,0.3", help="KL smoothing values (default 0.01,0.1,0.3)")
     p.add_argument("--seed", type=int, default=0, help="seed for prefixes and random-K (default 0)")
     p.add_argument("--max-batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")

@@ -162,3 +162,20 @@ def test_budgets_past_a_sliding_window_warn_and_long_prefixes_are_refused(tmp_pa
     with pytest.raises(ValueError, match="prefixes of 300 tokens exceed the context of tiny-llama .256 positions"):
         run(long, tmp_path / "b", lm=zoo_model("llama"), corpus=folder_corpus(corpus_dir), progress=False)
     assert not (tmp_path / "b").exists()  # refused before anything was written
+
+
+def test_spaced_targets_are_measured_recorded_and_bounded(tmp_path, corpus_dir):
+    spaced = Protocol(model="tiny", domain="tiny", policies=("sliding",), budgets=(2, 8), prefixes=2,
+                      prefix_length=40, targets=3, target_spacing=12, mus=(0.1,))
+    store = run(spaced, tmp_path / "spaced", lm=tiny_model(), corpus=folder_corpus(corpus_dir), progress=False)
+    assert sorted(set(store.table()["t"].tolist())) == [15, 27, 39]
+    config = json.loads((tmp_path / "spaced" / "manifest.json").read_text())["config"]
+    assert config["target_spacing"] == 12
+    plain = Protocol(model="tiny", domain="tiny", policies=("sliding",), budgets=(2, 8), prefixes=2, prefix_length=40,
+                     targets=3, mus=(0.1,))
+    run(plain, tmp_path / "plain", lm=tiny_model(), corpus=folder_corpus(corpus_dir), progress=False)
+    assert "target_spacing" not in json.loads((tmp_path / "plain" / "manifest.json").read_text())["config"]
+    with pytest.raises(ValueError, match=r"targets \(4, 13 apart\) must be fewer than the prefix length \(40\)"):
+        Protocol(prefix_length=40, targets=4, target_spacing=13, budgets=(2,))
+    with pytest.raises(ValueError, match="budget 17 is larger than the prefix: the first target sees only 16 tokens"):
+        Protocol(prefix_length=40, targets=3, target_spacing=12, budgets=(17,))

@@ -89,8 +89,10 @@ class Forward:
         by_mask = max(1, int(2**28 // (4 * length * length * 2)))  # at most 256 MiB of masks (two layer types)
         return max(1, min(by_tokens, by_logits, by_mask))
 
-    def context(self, tokens: Sequence[int], n_targets: int, scores: bool = False, bos: Bos = NO_BOS) -> PrefixContext:
-        """Full-context laws at the last n_targets positions, and attention scores if asked.
+    def context(self, tokens: Sequence[int], n_targets: int, scores: bool = False, bos: Bos = NO_BOS,
+                spacing: int = 1) -> PrefixContext:
+        """Full-context laws at n_targets positions, `spacing` apart and ending at the last one
+        (spacing 1: the last n_targets positions), and attention scores if asked.
 
         With a `bos` (validation.data.bos.Bos, resolved), tokens[0] is its token, which every kept
         context keeps (see PrefixContext)."""
@@ -99,23 +101,32 @@ class Forward:
 
         tokens = np.asarray(tokens, dtype=np.int64)
         L = tokens.size
-        if not 1 <= n_targets <= L - int(bos):
-            raise ValueError(f"n_targets must be in 1..{L - int(bos)} for a prefix of {L} tokens; got {n_targets}")
+        if isinstance(spacing, bool) or not isinstance(spacing, (int, np.integer)) or spacing < 1:
+            raise ValueError(f"target spacing must be a whole number >= 1; got {spacing!r}")
+        if not 1 <= n_targets or L - 1 - (n_targets - 1) * spacing < int(bos):
+            raise ValueError(f"{n_targets} targets {spacing} apart do not fit a prefix of {L} tokens"
+                             + (" after its BOS" if bos else ""))
         if self.lm.max_positions and L > self.lm.max_positions:
             raise ValueError(f"prefix of {L} tokens exceeds the model's context of {self.lm.max_positions} positions")
-        targets = tuple(range(L - n_targets, L))
+        targets = tuple(range(L - 1 - (n_targets - 1) * spacing, L, spacing))
+        keep = n_targets if spacing == 1 else torch.as_tensor(targets, device=self.device)
         ids = torch.as_tensor(tokens, device=self.device)[None]
         pos = torch.arange(L, device=self.device)[None]
         causal = torch.ones(L, L, dtype=torch.bool, device=self.device).tril_()[None]
         cache = DynamicCache()  # no config: every layer keeps all its entries (evict reads them)
         attention = None
         if scores:
-            attention, logits = self._forward_with_attention(ids, pos, causal, n_targets, cache)
+            attention, logits = self._forward_with_attention(ids, pos, causal, keep, cache)
         else:
-            logits = self._logits(ids, pos, causal, n_targets, cache=cache)
+            logits = self._logits(ids, pos, causal, keep, cache=cache)
         logp = torch.log_softmax(logits[0].double(), dim=-1)
         prefill = [(layer.keys, layer.values) for layer in cache.layers]
         return PrefixContext(tokens, targets, FullSide(logp, self.mus), attention, bos=bos, _prefill=prefill)
+
+    @staticmethod
+    def consecutive(ctx: PrefixContext) -> bool:
+        """Whether the targets are the last positions of the prefix, one after another."""
+        return ctx.targets[0] == ctx.tokens.size - len(ctx.targets)
 
     def _forward_with_attention(self, ids, pos, allowed, keep, cache):
         torch = _torch()

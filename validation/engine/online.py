@@ -81,6 +81,8 @@ class OnlineMode(Forward):
         while i < len(plans):
             width = plans[i][1].size
             per = self._rows_per_batch(width, n_t)
+            if not self.consecutive(ctx):  # up to len(batch) x n_t columns kept: the same logits memory
+                per = max(1, int(per**0.5))
             batch = [plans[i]]  # with plans of similar width only: padding must not undo the cone
             while i + len(batch) < len(plans) and len(batch) < per and plans[i + len(batch)][1].size * 4 >= width * 3:
                 batch.append(plans[i + len(batch)])
@@ -93,9 +95,18 @@ class OnlineMode(Forward):
                 ids[r, width - n :] = tokens[rows]
                 pos[r, width - n :] = torch.as_tensor(rows, device=self.device)
                 allowed[r, width - n :, width - n :] = torch.from_numpy(sub).to(self.device)
-            logits = self._logits(ids, pos, allowed, n_t)  # the targets are the last n_t rows of each
             keys = [(t, k) for k, _, _ in batch for t in ctx.targets]
-            yield keys, logits.reshape(-1, logits.shape[-1])
+            if self.consecutive(ctx):
+                logits = self._logits(ids, pos, allowed, n_t)  # the targets are the last n_t rows of each
+                yield keys, logits.reshape(-1, logits.shape[-1])
+                continue
+            # spaced targets: their columns in each row (left-padded cones), kept once for the batch
+            where = [width - rows.size + np.searchsorted(rows, ctx.targets) for _, rows, _ in batch]
+            columns = np.unique(np.concatenate(where))
+            logits = self._logits(ids, pos, allowed, torch.as_tensor(columns, device=self.device))
+            r_idx = [r for r in range(len(batch)) for _ in ctx.targets]
+            c_idx = np.concatenate([np.searchsorted(columns, w) for w in where]).tolist()
+            yield keys, logits[r_idx, c_idx]
 
     def _online_laws(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int]):
         """The reference: decode one token at a time, cutting the cache to the next step's kept set."""

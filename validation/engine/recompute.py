@@ -104,11 +104,18 @@ class RecomputeMode(Forward):
                 valid[r, width - n :] = True
             eye = torch.eye(width, dtype=torch.bool, device=self.device)
             allowed = (eye.logical_not().tril_() & valid[:, None, :]) | eye  # padding rows see only themselves
-            keep = min(n_t, width)
-            logits = self._logits(ids, pos, allowed, keep)  # (rows, keep, V): targets L-keep..L-1
             keys = [(t, k) for s in batch for t, k in want[s]]
             r_idx = [r for r, s in enumerate(batch) for _ in want[s]]
-            c_idx = [t - (L - keep) for s in batch for t, _ in want[s]]
+            if self.consecutive(ctx):
+                keep = min(n_t, width)
+                logits = self._logits(ids, pos, allowed, keep)  # (rows, keep, V): targets L-keep..L-1
+                c_idx = [t - (L - keep) for s in batch for t, _ in want[s]]
+            else:  # spaced targets: the columns of those within this batch's widest row
+                inside = [t for t in ctx.targets if t >= L - width]
+                column = {t: j for j, t in enumerate(inside)}
+                logits = self._logits(ids, pos, allowed, torch.as_tensor([width - L + t for t in inside],
+                                                                         device=self.device))
+                c_idx = [column[t] for s in batch for t, _ in want[s]]
             yield keys, logits[r_idx, c_idx]
 
     PACK = 256  # tokens per packed row of the naive engine: few forwards, little quadratic attention waste

@@ -154,6 +154,11 @@ def _paper_rows(report: dict) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _targets(protocol: dict) -> str:
+    n, spacing = protocol["targets"], protocol.get("target_spacing", 1)
+    return f"{n} target" + ("s" if n > 1 else "") + (f" {spacing} positions apart" if spacing > 1 else "")
+
+
 def _verb(c: dict) -> str:
     return {"holds": "holds", "fails": "fails"}.get(c["outcome"], "is inconclusive") + (
         f" ({c['numbers']['estimate']:.2f} {_interval(c)})" if "estimate" in c["numbers"] else "")
@@ -207,7 +212,7 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
         "",
         *[line for s in summary(report) for line in (s, "")],
         f"Preset `{report['preset']}`: {main['prefixes']} prefixes of {main['prefix_length']} tokens per domain "
-        f"(each one bootstrap sample), {main['targets']} target each, budgets {main['budgets'][0]}.."
+        f"(each one bootstrap sample), {_targets(main)} each, budgets {main['budgets'][0]}.."
         f"{main['budgets'][-1]}; device {m['device']}, dtype {m['dtype']}, {m['bos']}; {report['seconds']} s. "
         f"Domains: {', '.join(report['domains'])}. These texts are very likely in the model's training data. "
         f"The seed paper measured {PAPER['model']}: this is a different model, so differences are findings.",

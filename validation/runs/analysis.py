@@ -180,12 +180,12 @@ def _decay(tables: Mapping, main: Protocol, findings: list[Finding], domain: str
     alpha = next(f.verdict for f in findings if f.name == "alpha_tv" and f.domain == domain)
     if alpha.interval is None or "fit_range" not in alpha.numbers:
         raise ValueError(f"no alpha_TV interval for {domain}: {alpha.reason}")
-    rng = tuple(alpha.numbers["fit_range"])
+    fit_range = tuple(alpha.numbers["fit_range"])
     iv = Interval(alpha.numbers["estimate"], *alpha.interval, float("nan"), 0.95, np.empty(0))
     reindexed = (curves(tables[(domain, "main")], ref, "recompute", "reindexed", mu=mu)
                  if "reindexed" in main.positions else None)
-    return DecayPanel(domain, c, reindexed, compare_laws(c.windows, c.mean("tv")), rng, iv,
-                      exponent_interval(c, "kl", n_boot=n_boot, fit_range=rng))
+    return DecayPanel(domain, c, reindexed, compare_laws(c.windows, c.mean("tv")), fit_range, iv,
+                      exponent_interval(c, "kl", n_boot=n_boot, fit_range=fit_range))
 
 
 def _by_mu(tables: Mapping, main: Protocol, domain: str) -> tuple[Curves, ...]:

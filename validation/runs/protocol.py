@@ -47,6 +47,7 @@ class Protocol:
     prefixes: int = 4
     prefix_length: int = 512
     targets: int = 16
+    target_spacing: int = 1  # positions between targets, the last target at the end of the prefix
     seed: int = 0
     mus: tuple[float, ...] = (0.01, 0.1, 0.3)
     dtype: str = "float32"
@@ -70,16 +71,17 @@ class Protocol:
             if not set(modes) & set(self.modes):
                 raise ValueError(f"policy {spec!r} runs in {' and '.join(modes)} mode only; "
                                  f"the protocol measures {', '.join(self.modes)}")
-        for name in ("prefixes", "targets", "prefix_length", "seed"):
+        for name in ("prefixes", "targets", "target_spacing", "prefix_length", "seed"):
             value = getattr(self, name)
             low = 0 if name == "seed" else 1
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"{name.replace('_', '-')} must be a whole number >= {low}; got {value!r}")
         if not self.budgets or min(self.budgets) < 1:
             raise ValueError("budgets must be whole numbers >= 1")
-        first_target = self.prefix_length - self.targets
+        first_target = self.prefix_length - 1 - (self.targets - 1) * self.target_spacing
         if first_target < 1:
-            raise ValueError(f"targets ({self.targets}) must be fewer than the prefix length ({self.prefix_length})")
+            raise ValueError(f"targets ({self.targets}" + (f", {self.target_spacing} apart" if self.target_spacing > 1
+                             else "") + f") must be fewer than the prefix length ({self.prefix_length})")
         if max(self.budgets) > first_target + 1:
             raise ValueError(f"budget {max(self.budgets)} is larger than the prefix: the first target sees only "
                              f"{first_target + 1} tokens; raise --prefix-length or lower the budgets")
@@ -123,7 +125,10 @@ class Protocol:
 def protocol_config(protocol: Protocol) -> dict:
     """The configuration a results folder records for a protocol (before the model is known:
     `run` adds the BOS token id), so a folder of another configuration is refused before any work."""
-    return {**asdict(protocol), "bos": protocol.bos.rule, "hyperparameters": protocol.hyperparameters()}
+    config = {**asdict(protocol), "bos": protocol.bos.rule, "hyperparameters": protocol.hyperparameters()}
+    if protocol.target_spacing == 1:  # consecutive targets: recorded as before spacing existed (folders resume)
+        del config["target_spacing"]
+    return config
 
 
 def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", corpus=None,
@@ -196,7 +201,8 @@ def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, 
     ctx = None
     for with_scores in ([True, False] if scored else [False]):
         try:
-            ctx = engine.context(tokens, protocol.targets, scores=with_scores, bos=bos)
+            ctx = engine.context(tokens, protocol.targets, scores=with_scores, bos=bos,
+                                 spacing=protocol.target_spacing)
             break
         except Exception as exc:  # noqa: BLE001 - one line per failure; what can still run, runs
             lost = scored if with_scores else [c for c in combos if c not in scored]

@@ -178,11 +178,11 @@ def sink_recovery(sink: Curves, sliding: Curves, n_sink: int, fit_range: tuple[f
                   n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> Verdict:
     """alpha_KL(sink+recent) / (2 alpha_TV(sliding)) within 10% of 1, on `fit_range` raised above
     twice the sinks."""
-    rng = sink_fit_range(sink, fit_range, n_sink)
-    ratio = exponent_ratio(sink, sliding, rng, top_name="kl", bottom_name="tv", scale=2.0, n_boot=n_boot,
+    above_sinks = sink_fit_range(sink, fit_range, n_sink)
+    ratio = exponent_ratio(sink, sliding, above_sinks, top_name="kl", bottom_name="tv", scale=2.0, n_boot=n_boot,
                            level=level, seed=seed)
     return _within("sink_recovery", ratio, 1.0, EXPONENT_TOLERANCE, "alpha_KL(sink) / (2 alpha_TV)",
-                   fit_range=list(rng))
+                   fit_range=list(above_sinks))
 
 
 def _ratio_at(top: np.ndarray, bottom: np.ndarray, boot: dict[str, Any]) -> Interval:
