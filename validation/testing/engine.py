@@ -22,7 +22,8 @@ import numpy as np
 from validation.policies.base import Policy
 from wzbounds.verdict import Verdict, from_bool
 
-PREFIX, TARGETS, SMALL, FULL = 40, 3, (2, 5, 9), 64  # tokens, targets at the end, budgets below and above
+PREFIX, TARGETS, SMALL, FULL = 96, 3, (2, 5, 9), 128  # tokens (past kvpress's 64-token windows),
+# targets at the end of the prefix, budgets below it and one above
 TOLERANCE = 1e-5  # TV, float32 forwards compared in float64
 
 
