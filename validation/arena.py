@@ -16,17 +16,19 @@ at equal budgets, and expresses every budget in bytes of KV cache
 (`Policy.cache_bytes`: entries x bits x geometry), so eviction, merging, pooling
 and quantization sit on one axis.
 
-The verdict of a propagating policy P: alpha_B(P), the exponent of mean TV
-against bytes fitted on the protocol's fit range (the upper half of the budgets,
-fixed before measuring), over alpha_B of the sliding window in recompute mode
-on the same documents, with a paired cluster bootstrap over documents (both
-exponents refitted on every resample). "beats the suffix-only scaling" only when
-the whole interval lies above 1, "does not" when it lies below 1, otherwise
-"inconclusive"; inconclusive by rule with fewer than MIN_DOCUMENTS documents,
-when P's compressed past covers the whole prefix at a budget of the fit range
-(`Policy.saturated`: its curve there measures precision, not reach), when P's
-bytes span less than a factor SPAN over the fit range (no exponent), or when a
-mean distortion there is 0.
+Each policy P against the reference, on the same documents, by the two rules of the claims
+layer (wzbounds.claims.scaling; `wzbounds compare` runs the same on exported curves):
+
+    faster_decay   P's asymptotic exponent over budgets exceeds the reference's by more than
+                   5%, on budgets spanning at least two decades, and P is better at the top
+                   budget: a better constant or a catch-up is never a win
+    less_memory    P needs fewer bytes than the reference to reach a distortion both reach
+                   inside their budgets (memory ratio with its interval)
+
+each holds / fails / inconclusive from a paired cluster-bootstrap interval; inconclusive by
+rule with fewer than 8 documents, and faster_decay when P's compressed past covers the
+whole prefix at a budget of the fit range (`Policy.saturated`: its curve there measures
+precision, not reach). Propagating policies are judged; presses are compared, not judged.
 
 Outputs in OUT/: leaderboard.md, leaderboard.csv, leaderboard.png (every policy at
 every budget: mean TV and KL_mu with intervals, p90 and p99 of TV, bytes),

@@ -265,10 +265,9 @@ def cmd_arena(args: argparse.Namespace) -> None:
                    presses=presses, prefixes=args.prefixes, prefix_length=args.prefix_length, budgets=budgets,
                    n_boot=args.n_boot, bos=args.bos, lm=lm, progress=not args.quiet)
     for c in report["contests"]:
-        if c["verdict"] is not None:
-            r = c["ratio"]
-            print(f"{c['domain']:>8}  {c['policy']:<12} {c['mode']:<8} ratio {r['estimate']:.3g} "
-                  f"[{r['low']:.3g}, {r['high']:.3g}]  {c['words']}")
+        if c["judged"]:
+            print(f"{c['domain']:>8}  {c['policy']:<12} {c['mode']:<8} faster_decay {c['faster_decay']['outcome']:<12} "
+                  f"less_memory {c['less_memory']['outcome']}")
     print(f"leaderboard: {Path(args.out) / 'leaderboard.md'}; arena: {Path(args.out) / 'arena.md'} "
           f"({report['seconds']} s)")
     if report["failures"]:

@@ -1,89 +1,79 @@
-"""The arena (validation.arena): its verdict rule on known answers, its frontier, and the command end to end.
-
-Known answers are synthetic panels, documents x budgets, of power laws in bytes with a shared
-per-document level and noise: a policy whose exponent is twice the reference's beats it, one
-with half does not, an equal one must not be called a winner, and a sample too small or a memory
-that barely grows is left undecided. Wrong-verdict rates are measured over many draws.
-"""
+"""The arena (validation.arena): its verdicts are the claims layer's rules on the measured curves, its
+rules by hand (too few documents, a saturated summary), its frontier, and the command end to end.
+The rules' own known answers and wrong-verdict rates are in tests/test_claims.py and
+tests/test_claims_calibration.py."""
 
 import json
 
 import numpy as np
 import pytest
 
-from validation.arena import arena
-from validation.runs.contests import SPAN, exponent_contest, frontier
+from validation.arena import arena, arena_protocol
+from validation.runs.contests import contests, frontier
 from validation.testing.tiny import tiny_model
-from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE
+from wzbounds.claims.scaling import faster_decay, less_memory
+from wzbounds.verdict import INCONCLUSIVE
 
-ENTRY = 46080.0  # bytes per KV entry of SmolLM2-135M in float32
-BUDGETS = np.array([16.0, 32.0, 64.0, 128.0])
-
-
-def world(rng, alpha, n=24, alpha_ref=0.5, sigma=0.15, x=None):
-    """(x, panel, x_ref, panel_ref): TV = level_i x^-alpha e^noise, the same documents (levels) for both."""
-    x_ref = BUDGETS * ENTRY
-    x = x_ref if x is None else x
-    level = np.exp(rng.normal(0, 0.5, (n, 1)))
-    ref = level * (x_ref / ENTRY) ** -alpha_ref * np.exp(sigma * rng.standard_normal((n, x_ref.size)))
-    top = level * (x / ENTRY) ** -alpha * np.exp(sigma * rng.standard_normal((n, x.size)))
-    return x, top, x_ref, ref
+KV = tiny_model().kv  # 256 bytes per entry
+BUDGETS = (4, 8, 16, 32, 64, 128, 256, 512)
 
 
-def outcomes(alpha, draws=200, **kw):
-    rng = np.random.default_rng(int(alpha * 1000) + kw.get("n", 24))
-    out = []
-    for d in range(draws):
-        x, top, x_ref, ref = world(rng, alpha, **kw)
-        out.append(exponent_contest("arena", x, top, x_ref, ref, n_boot=200, seed=d)[2].outcome)
-    return np.array(out)
+def table(panels: dict, n: int) -> dict:
+    """A tidy table as the store gives it: (policy, mode) -> documents x budgets of TV."""
+    rows = [(spec, mode, f"d{i}", k, float(panel[i, j])) for (spec, mode), panel in panels.items()
+            for i in range(n) for j, k in enumerate(BUDGETS)]
+    cols = list(zip(*rows))
+    return {"policy": np.array(cols[0]), "mode": np.array(cols[1]), "positions": np.full(len(rows), "preserved"),
+            "doc": np.array(cols[2]), "prefix_start": np.zeros(len(rows), dtype=int),
+            "budget": np.array(cols[3]), "tv": np.array(cols[4]), "t": np.full(len(rows), 1023)}
 
 
-def test_a_faster_decay_per_byte_beats_the_suffix_only_scaling():
-    got = outcomes(1.0)
-    assert np.mean(got == FAILS) == 0.0  # never the wrong answer
-    assert np.mean(got == HOLDS) >= 0.95  # and decided almost always at 24 documents
+def world(n, seed=0):
+    rng = np.random.default_rng(seed)
+    w = np.array(BUDGETS, dtype=float)
+    level = np.exp(rng.normal(0, 0.3, (n, 1)))
+    noise = lambda: np.exp(0.1 * rng.standard_normal((n, w.size)))  # noqa: E731
+    return {("sliding", "recompute"): level * w**-0.4 * noise(), ("sliding", "evict"): level * 0.9 * w**-0.4 * noise(),
+            ("merge", "evict"): level * 2.0 * w**-0.8 * noise()}
 
 
-def test_a_slower_decay_does_not():
-    got = outcomes(0.25)
-    assert np.mean(got == HOLDS) == 0.0
-    assert np.mean(got == FAILS) >= 0.95
+PROTOCOL = arena_protocol(presses=(), prefix_length=1024, budgets=BUDGETS)
 
 
-def test_an_equal_exponent_is_rarely_called_a_winner():
-    """The truth is "does not beat"; calling it a winner is the error a 95% interval makes ~2.5% of the time."""
-    got = outcomes(0.5)
-    assert np.mean(got == HOLDS) <= 0.05
+def test_the_arena_decides_with_the_claims_layer_on_the_same_curves():
+    """merge: steeper and better at the top budget over two decades, so faster_decay holds; its verdicts
+    are exactly those of wzbounds.claims on the curves the table holds, memory in its own bytes."""
+    from validation.runs.protocol import curves
+
+    t = table(world(24), 24)
+    got = {(c.policy, c.mode): c for c in contests(t, PROTOCOL, KV, tiny_model().resolve_bos("never"), "natural",
+                                                    n_boot=200)}
+    ref, merge = curves(t, "sliding", "recompute", mu=None), curves(t, "merge", "evict", mu=None)
+    assert got[("merge", "evict")].faster == faster_decay(ref, merge, n_boot=200)
+    policy = PROTOCOL.policy("merge")
+    memory = np.array([policy.cache_bytes(1023, k, KV) for k in BUDGETS])
+    assert got[("merge", "evict")].less == less_memory(ref, merge, reference_memory=np.array(BUDGETS) * 256.0,
+                                                      contender_memory=memory, n_boot=200)[0]
+    assert got[("merge", "evict")].faster.outcome == "holds" and got[("merge", "evict")].judged
+    assert got[("sliding", "evict")].faster.outcome != "holds"  # a better constant, the same exponent: no win
+    assert got[("sliding", "evict")].same_mode is None and got[("merge", "evict")].same_mode is not None
 
 
-def test_too_few_documents_is_inconclusive_by_rule():
-    got = outcomes(1.0, draws=20, n=6)
-    assert np.all(got == INCONCLUSIVE)
+def test_too_few_documents_are_inconclusive_by_rule():
+    c = {(c.policy, c.mode): c for c in contests(table(world(6), 6), PROTOCOL, KV,
+                                                 tiny_model().resolve_bos("never"), "natural", n_boot=100)}
+    for verdict in (c[("merge", "evict")].faster, c[("merge", "evict")].less):
+        assert verdict.outcome == INCONCLUSIVE and verdict.reason.startswith("not decided by rule: 6 documents")
 
 
-def test_a_memory_that_barely_grows_has_no_exponent():
-    rng = np.random.default_rng(0)
-    flat = ENTRY * (200 + BUDGETS)  # a context-sized offset: 216..328 entries, a 1.5x span
-    assert flat.max() / flat.min() < SPAN
-    x, top, x_ref, ref = world(rng, 1.0, x=flat)
-    verdict = exponent_contest("arena", x, top, x_ref, ref, n_boot=200)[2]
-    assert verdict.outcome == INCONCLUSIVE and "spans" in verdict.reason
-
-
-def test_the_ratio_is_exact_on_noiseless_laws():
-    x_ref = BUDGETS * ENTRY
-    ref = np.tile(3.0 * BUDGETS ** -0.4, (10, 1))
-    top = np.tile(2.0 * (2 * BUDGETS) ** -0.9, (10, 1))  # twice the bytes per budget: the exponent in bytes is 0.9
-    alpha, ratio, verdict = exponent_contest("arena", 2 * x_ref, top, x_ref, ref, n_boot=100)
-    assert alpha.estimate == pytest.approx(0.9, rel=1e-10, abs=0)
-    assert ratio.estimate == pytest.approx(0.9 / 0.4, rel=1e-10, abs=0)
-    assert verdict.outcome == HOLDS
-
-
-def test_documents_must_be_paired():
-    with pytest.raises(ValueError, match="same documents"):
-        exponent_contest("arena", BUDGETS, np.ones((5, 4)), BUDGETS, np.ones((6, 4)))
+def test_a_summary_that_holds_the_whole_prefix_is_not_judged_on_that_range():
+    short = arena_protocol(presses=(), prefix_length=600, budgets=BUDGETS)  # pooled covers 600 positions early
+    panels = world(24)
+    panels[("pooled", "evict")] = panels.pop(("merge", "evict"))
+    c = {(c.policy, c.mode): c for c in contests(table(panels, 24), short, KV, tiny_model().resolve_bos("never"),
+                                                 "natural", n_boot=100)}
+    v = c[("pooled", "evict")].faster
+    assert v.outcome == INCONCLUSIVE and "covers the whole prefix" in v.reason and "estimate" not in v.numbers
 
 
 def test_the_frontier_keeps_the_points_nothing_cheaper_beats():
@@ -109,14 +99,15 @@ def test_the_arena_writes_leaderboard_and_report(arena_dir):
     assert {("sliding", "recompute"), ("sliding", "evict"), ("sink", "online"), ("merge", "evict"),
             ("pooled", "evict"), ("quantized", "evict")} <= pairs
     assert len(saved["leaderboard"]) == len(pairs) * 5
-    judged = {(c["policy"], c["mode"]) for c in saved["contests"] if c["verdict"] is not None}
+    judged = {(c["policy"], c["mode"]) for c in saved["contests"] if c["judged"]}
     assert judged == {("merge", "evict"), ("pooled", "evict"), ("quantized", "evict"), ("sink", "online"),
                       ("sink", "evict"), ("sliding", "online"), ("sliding", "evict")}
     for c in saved["contests"]:
-        assert c["ratio"]["low"] <= c["ratio"]["estimate"] <= c["ratio"]["high"] or c["verdict"] is None
+        assert c["faster_decay"]["claim"] == "faster_decay" and c["less_memory"]["claim"] == "less_memory"
+        assert c["faster_decay"]["outcome"] == INCONCLUSIVE  # 2..32: 1.2 decades, short of the two it needs
     assert saved["synthetic"] and not saved["failures"]
     md = (out / "arena.md").read_text()
-    assert "beats the suffix-only scaling" in md and "sources where the answer is known" in md
+    assert "faster_decay" in md and "less_memory" in md and "sources where the answer is known" in md
 
 
 def test_leaderboard_bytes_follow_each_policy(arena_dir):
@@ -141,13 +132,6 @@ def test_the_arena_resumes_without_measuring_again(arena_dir, monkeypatch, write
                   prefixes=8, prefix_length=64, budgets=(2, 4, 8, 16, 32), n_boot=100, progress=False)
     assert not again["failures"]
     assert [r["tv"] for r in again["leaderboard"]] == [r["tv"] for r in first["leaderboard"]]
-
-
-def test_a_summary_that_holds_the_whole_prefix_is_not_judged_on_that_range():
-    rng = np.random.default_rng(1)
-    x, top, x_ref, ref = world(rng, 1.0)
-    verdict = exponent_contest("arena", x, top, x_ref, ref, n_boot=200, saturated_from=64)[2]
-    assert verdict.outcome == INCONCLUSIVE and "covers the whole prefix" in verdict.reason
 
 
 def test_a_bos_is_kept_by_every_policy_outside_the_budget_and_said_in_the_report(tmp_path, write_texts):

@@ -8,7 +8,7 @@ import numpy as np
 from validation.reports.arena import contest_row, standing_row, write_arena
 from validation.runs.contests import Contest, Standing
 from wzbounds.fit import Interval
-from wzbounds.verdict import HOLDS, Verdict
+from wzbounds.verdict import HOLDS, INCONCLUSIVE, Verdict
 
 
 def iv(x, half=0.01):
@@ -27,9 +27,12 @@ def standings():
 
 
 def contests():
-    return [Contest("natural", "merge", "evict", iv(0.6), iv(1.3, 0.1), None, (8192.0, 32768.0),
-                    Verdict("arena_merge_evict", HOLDS, "ratio above 1", (1.2, 1.4), {"estimate": 1.3})),
-            Contest("natural", "kvpress:SnapKVPress", "evict", iv(0.5), iv(0.9, 0.1), None, (8192.0, 32768.0), None)]
+    faster = Verdict("faster_decay", HOLDS, "steeper and better at the top budget", (1.2, 1.4),
+                     {"estimate": 1.3, "top_ratio": 0.6, "top_ratio_low": 0.5, "top_ratio_high": 0.7})
+    less = Verdict("less_memory", INCONCLUSIVE, "the interval contains 1", (0.8, 1.1), {"ratio": 0.9, "eps": 0.1})
+    press = Verdict("faster_decay", INCONCLUSIVE, "straddles", (0.8, 1.2), {"estimate": 1.0})
+    return [Contest("natural", "merge", "evict", faster, less, None, (8192.0, 32768.0), True),
+            Contest("natural", "kvpress:SnapKVPress", "evict", press, less, None, (8192.0, 32768.0), False)]
 
 
 def report():
@@ -56,7 +59,10 @@ def test_every_standing_is_a_csv_row_and_the_ranking_follows_mean_tv(tmp_path):
 def test_the_arena_page_gives_each_verdict_and_leaves_presses_unjudged(tmp_path):
     write_arena(tmp_path, report(), standings(), contests(), ("sliding", "recompute"))
     page = (tmp_path / "arena.md").read_text()
-    assert "- merge (evict): beats the suffix-only scaling. ratio above 1" in page
+    assert "- merge (evict): faster_decay holds: steeper and better at the top budget" in page
+    assert "- merge (evict): less_memory inconclusive: the interval contains 1" in page
+    assert "| merge | evict | 8..32 | 1.3 [1.2, 1.4] | 0.6 [0.5, 0.7] | 0.9 [0.8, 1.1] |  | **holds** | " \
+           "**inconclusive** |" in page
     assert "(a press: ranked, not judged)" in page
     assert "| two-state Markov HMM | 0.01 | 12 | 8.3 | 4.6 |" in page
     assert (tmp_path / "arena.png").stat().st_size > 0 and (tmp_path / "leaderboard.png").stat().st_size > 0
@@ -73,5 +79,6 @@ def test_rows_carry_intervals_and_the_one_verdict_serialisation():
     s = standing_row(standings()[0])
     assert s["tv"] == {"estimate": 0.5, "low": 0.49, "high": 0.51} and s["bytes"] == 8192.0
     c = contest_row(contests()[0])
-    assert c["verdict"] == contests()[0].verdict.to_dict() and c["words"] == "beats the suffix-only scaling"
-    assert contest_row(contests()[1])["verdict"] is None
+    assert c["faster_decay"] == contests()[0].faster.to_dict() and c["less_memory"] == contests()[0].less.to_dict()
+    assert c["words"] == "faster decay: holds; less memory: inconclusive" and c["judged"]
+    assert contest_row(contests()[1])["words"] == "" and not contest_row(contests()[1])["judged"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from validation.reports.figures import pyplot, save
-from validation.runs.contests import WORDS, Contest, Standing, frontier
+from validation.runs.contests import Contest, Standing, frontier
 from validation.runs.store import atomic_write
 
 KIB = 1024.0
@@ -31,10 +31,20 @@ def standing_row(s: Standing) -> dict:
 
 
 def contest_row(c: Contest) -> dict:
-    v = c.verdict
-    return {"domain": c.domain, "policy": c.policy, "mode": c.mode, "alpha_bytes": interval(c.alpha),
-            "ratio": interval(c.ratio), "same_mode_ratio": None if c.same_mode is None else interval(c.same_mode),
-            "bytes": list(c.bytes), "verdict": None if v is None else v.to_dict(), "words": c.words}
+    """One contest in arena.json: each rule's verdict in its one serialisation (`Verdict.to_dict`)."""
+    return {"domain": c.domain, "policy": c.policy, "mode": c.mode, "judged": c.judged,
+            "faster_decay": c.faster.to_dict(), "less_memory": c.less.to_dict(),
+            "same_mode_faster_decay": None if c.same_mode is None else c.same_mode.to_dict(),
+            "bytes": list(c.bytes), "words": c.words}
+
+
+def _interval(v) -> str:
+    """A verdict's interval, with its estimate when it has one."""
+    if v is None or v.interval is None:
+        return ""
+    est = v.numbers.get("estimate", v.numbers.get("ratio"))
+    head = "" if est is None else f"{est:.3g} "
+    return f"{head}[{v.interval[0]:.3g}, {v.interval[1]:.3g}]"
 
 
 def _ci(iv, digits: int = 3) -> str:
@@ -89,20 +99,20 @@ def _leaderboard_md(report: dict, standings: list[Standing], results: list[Conte
     if not standings:
         return "\n".join(lines + ["Nothing was measured.", ""])
     k = _reference_budget(standings)
-    ratios = {(c.domain, c.policy, c.mode): c.ratio for c in results}
+    ratios = {(c.domain, c.policy, c.mode): c.faster for c in results}
     lines += [f"Ranked by mean TV at budget {k} (lower is better). Intervals: 95% paired bootstrap over documents. "
               "KL_mu: the smoothed KL at the protocol's middle mu. p99 of a few dozen documents is the top of "
-              "the sample. alpha_B ratio: the exponent of mean TV against bytes over the suffix-only window's "
-              "(recompute), on the fit range; > 1 decays faster per byte. Every budget of every policy is in "
-              "leaderboard.csv; the figure is leaderboard.png.", ""]
+              "the sample. Exponent ratio: the policy's exponent of mean TV over budgets divided by the suffix-only "
+              "window's (recompute), on the upper half of the budgets (faster_decay's quantity); > 1 decays "
+              "faster. Every budget of every policy is in leaderboard.csv; the figure is leaderboard.png.", ""]
     for domain in dict.fromkeys(s.domain for s in standings):
         rows = sorted((s for s in standings if s.domain == domain and s.budget == k), key=lambda s: s.tv.estimate)
-        lines += [f"## {domain}", "", "| rank | policy | mode | KiB | mean TV | mean KL_mu | p90 TV | p99 TV | alpha_B ratio |",
+        lines += [f"## {domain}", "", "| rank | policy | mode | KiB | mean TV | mean KL_mu | p90 TV | p99 TV | exponent ratio |",
                   "|---:|---|---|---:|---|---|---|---:|---|"]
         for i, s in enumerate(rows, 1):
             r = ratios.get((s.domain, s.policy, s.mode))
             lines.append(f"| {i} | {s.policy} | {s.mode} | {s.bytes / KIB:,.0f} | {_ci(s.tv)} | {_ci(s.kl)} | "
-                         f"{_ci(s.tv_p90)} | {s.tv_p99:.3g} | {'reference' if r is None else _ci(r)} |")
+                         f"{_ci(s.tv_p90)} | {s.tv_p99:.3g} | {'reference' if r is None else _interval(r)} |")
         lines.append("")
     lines += _failures(report)
     return "\n".join(lines)
@@ -111,25 +121,33 @@ def _leaderboard_md(report: dict, standings: list[Standing], results: list[Conte
 def _arena_md(report: dict, standings: list[Standing], results: list[Contest]) -> str:
     lines = ["# The open-question arena: do propagating summaries beat the suffix-only scaling?", ""] + _header(report)
     lines += ["A suffix-only cache needs a window w = Theta(eps^(-1/alpha)) for distortion eps: mean TV ~ C w^-alpha, "
-              "and its memory is w entries. For each propagating policy, alpha_B is the exponent of its mean TV "
-              "against its memory in bytes, fitted on the fit range; the verdict is decided on the paired-bootstrap "
-              "interval of alpha_B / alpha_B(sliding window, recompute) over the same documents: it **beats the "
-              "suffix-only scaling** only if the whole interval lies above 1, **does not** if it lies below 1, and "
-              "is **inconclusive** otherwise (and by rule with fewer than 8 documents, with less than a 2x span of "
-              "bytes, or with a zero mean distortion). Same-mode ratio: against the sliding window in the policy's "
-              "own mode (evict entries were computed with the whole prefix present, which alone changes the curve).",
+              "and its memory is w entries. Each policy is set against the sliding window in recompute mode on the "
+              "same documents by the two rules of the claims layer (wzbounds.claims.scaling), each decided from a "
+              "95% paired cluster-bootstrap interval: **faster_decay** holds when its exponent over budgets exceeds "
+              "the reference's by more than 5% on at least two decades of budgets and it is better at the top "
+              "budget (a better constant or a catch-up is never a win); **less_memory** holds when it needs fewer "
+              "bytes to reach a distortion both reach. Inconclusive by rule with fewer than 8 documents, and "
+              "faster_decay where a summary's compressed past covers the whole prefix. Same mode: faster_decay "
+              "against the sliding window in the policy's own mode (evict entries were computed with the whole "
+              "prefix present, which alone changes the curve).",
               "", "![distortion against bytes](arena.png)", ""]
     for domain in dict.fromkeys(c.domain for c in results):
-        lines += [f"## {domain}", "", "| policy | mode | KiB on the fit range | alpha_B | ratio to suffix-only | "
-                  "ratio to sliding, same mode | verdict |", "|---|---|---|---|---|---|---|"]
-        for c in sorted((c for c in results if c.domain == domain), key=lambda c: (c.verdict is None, c.policy)):
-            same = "" if c.same_mode is None else _ci(c.same_mode)
-            lines.append(f"| {c.policy} | {c.mode} | {c.bytes[0] / KIB:,.0f}..{c.bytes[1] / KIB:,.0f} | {_ci(c.alpha)} | "
-                         f"{_ci(c.ratio)} | {same} | {c.words or _unjudged(c.policy)} |")
+        lines += [f"## {domain}", "", "| policy | mode | KiB | exponent ratio | top-budget ratio | bytes ratio at eps | "
+                  "same mode | faster_decay | less_memory |", "|---|---|---|---|---|---|---|---|---|"]
+        for c in sorted((c for c in results if c.domain == domain), key=lambda c: (not c.judged, c.policy)):
+            n = c.faster.numbers
+            top = (f"{n['top_ratio']:.3g} [{n['top_ratio_low']:.3g}, {n['top_ratio_high']:.3g}]"
+                   if "top_ratio" in n else "")
+            verdicts = ((f"**{c.faster.outcome}**", f"**{c.less.outcome}**") if c.judged
+                        else (_unjudged(c.policy), ""))
+            lines.append(f"| {c.policy} | {c.mode} | {c.bytes[0] / KIB:,.0f}..{c.bytes[1] / KIB:,.0f} | "
+                         f"{_interval(c.faster)} | {top} | {_interval(c.less)} | {_interval(c.same_mode)} | "
+                         f"{verdicts[0]} | {verdicts[1]} |")
         lines.append("")
         for c in results:
-            if c.domain == domain and c.verdict is not None:
-                lines.append(f"- {c.policy} ({c.mode}): {WORDS[c.verdict.outcome]}. {c.verdict.reason}")
+            if c.domain == domain and c.judged:
+                lines.append(f"- {c.policy} ({c.mode}): faster_decay {c.faster.outcome}: {c.faster.reason}")
+                lines.append(f"- {c.policy} ({c.mode}): less_memory {c.less.outcome}: {c.less.reason}")
         lines.append("")
     lines += ["## Beside it: sources where the answer is known", "",
               "On an HMM the filter state (the predictive law of the hidden state) is a finite sufficient statistic: "

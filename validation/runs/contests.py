@@ -1,10 +1,9 @@
-"""The arena's analysis: every policy at every budget (the leaderboard), and each propagating
-policy's exponent of distortion against bytes beside the suffix-only reference's.
+"""The arena's analysis: every policy at every budget (the leaderboard), and every policy against the
+suffix-only reference by the claims layer's two rules, faster_decay and less_memory.
 
 The reference is the policy declaring `suffix_only`, in recompute mode; the contenders
-(decided) are the kept-set policies in evict and online mode and the summaries, by
-declaration (`Policy.kind`); presses are ranked, not decided. The verdict rule is in
-`validation.arena`'s doc.
+(judged) are the kept-set policies in evict and online mode and the summaries, by
+declaration (`Policy.kind`); presses are ranked and compared, not judged.
 """
 
 from __future__ import annotations
@@ -16,11 +15,9 @@ import numpy as np
 from validation.data.bos import Bos
 from validation.runs.claims import MIN_DOCUMENTS
 from validation.runs.protocol import Protocol, curves, documents
-from wzbounds.fit import Interval, asymptotic_range, cluster_bootstrap, fitted_exponents, resampled_means
-from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
-
-SPAN = 2.0  # a policy's bytes must span at least this factor over the fit range to have an exponent
-WORDS = {HOLDS: "beats the suffix-only scaling", FAILS: "does not beat it", INCONCLUSIVE: "inconclusive"}
+from wzbounds.claims.scaling import faster_decay, less_memory
+from wzbounds.fit import Interval, asymptotic_range, cluster_bootstrap, resampled_means
+from wzbounds.verdict import INCONCLUSIVE, Verdict
 
 
 def reference(protocol: Protocol) -> tuple[str, str]:
@@ -62,69 +59,42 @@ class Standing:
 
 @dataclass(frozen=True)
 class Contest:
-    """A policy's exponent of mean TV against bytes and its ratio to the suffix-only exponent.
-
-    alpha: alpha_B of the policy; ratio: alpha_B / alpha_B(sliding recompute), paired; same_mode:
-    the ratio to the sliding window in the policy's own mode (None for recompute); bytes: its
-    memory at the ends of the fit range; verdict: decided on `ratio` (only for propagating policies)."""
+    """A policy against the suffix-only reference on the same documents, by the claims layer's two rules
+    (wzbounds.claims.scaling): `faster` (faster_decay: the exponent ratio over budgets, and the top-budget
+    ratio) and `less` (less_memory: bytes to reach a distortion both reach, as a ratio); `same_mode`:
+    faster_decay against the sliding window in the policy's own mode (None for recompute); `bytes`: its
+    memory at the smallest and largest budget; `judged`: a propagating policy, whose verdicts count."""
 
     domain: str
     policy: str
     mode: str
-    alpha: Interval
-    ratio: Interval
-    same_mode: Interval | None
+    faster: Verdict
+    less: Verdict
+    same_mode: Verdict | None
     bytes: tuple[float, float]
-    verdict: Verdict | None
+    judged: bool
 
     @property
     def words(self) -> str:
-        return "" if self.verdict is None else WORDS[self.verdict.outcome]
+        if not self.judged:
+            return ""
+        return f"faster decay: {self.faster.outcome}; less memory: {self.less.outcome}"
 
 
-def exponent_contest(claim: str, x, panel, x_ref, panel_ref, *, n_boot: int = 1000, seed: int = 0,
-                     decide: bool = True, saturated_from: float | None = None) -> tuple[Interval, Interval, Verdict | None]:
-    """alpha_B of `panel` (documents x budgets, distortion) against memory x, and its ratio to the
-    reference's alpha_B (panel_ref against x_ref, the same documents in the same order), both
-    refitted on every paired resample; with `decide`, the verdict on the ratio (module docstring).
-    saturated_from: the budget from which the policy's compressed past covers the whole prefix
-    within the fit range (None if never): inconclusive by rule."""
-    x, x_ref = np.asarray(x, dtype=float), np.asarray(x_ref, dtype=float)
-    panel, panel_ref = np.asarray(panel, dtype=float), np.asarray(panel_ref, dtype=float)
-    if panel.shape[0] != panel_ref.shape[0]:
-        raise ValueError(f"{claim}: {panel.shape[0]} documents against {panel_ref.shape[0]} for the reference: "
-                         "the ratio needs the same documents")
-    n = panel.shape[0]
-    boot = {"n_boot": n_boot, "seed": seed}
+def _undecided(verdict: Verdict, why: str | None) -> Verdict:
+    """The verdict made inconclusive by rule, with why first (None: the verdict as it is)."""
+    if why is None:
+        return verdict
+    return Verdict(verdict.claim, INCONCLUSIVE, f"{why}. {verdict.reason}", verdict.interval,
+                   {k: v for k, v in verdict.numbers.items() if k not in ("estimate", "claimed")})
 
-    def alpha(rows):
-        return fitted_exponents(x, resampled_means(panel, rows))
 
-    def ratio(rows):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return alpha(rows) / fitted_exponents(x_ref, resampled_means(panel_ref, rows))
-
-    a, r = cluster_bootstrap(n, alpha, **boot), cluster_bootstrap(n, ratio, **boot)
-    if not decide:
-        return a, r, None
-    if n < MIN_DOCUMENTS:
-        return a, r, Verdict(claim, INCONCLUSIVE, f"{n} documents, fewer than {MIN_DOCUMENTS}: not decided by rule",
-                             (r.low, r.high), {"estimate": r.estimate})
-    if saturated_from is not None:
-        return a, r, Verdict(claim, INCONCLUSIVE, f"from budget {saturated_from:g} on, within the fit range, its "
-                             "compressed past covers the whole prefix: more memory buys precision, not reach, so "
-                             "the curve there is not its scaling (measure longer prefixes: --prefix-length)",
-                             (r.low, r.high), {"estimate": r.estimate})
-    if x.max() / x.min() < SPAN:
-        return a, r, Verdict(claim, INCONCLUSIVE, f"its memory spans {x.max() / x.min():.2f}x over the fit range, "
-                             f"less than {SPAN:g}x: no exponent against bytes", (r.low, r.high), {"estimate": r.estimate})
-    if np.any(panel.mean(axis=0) <= 0) or np.any(panel_ref.mean(axis=0) <= 0):
-        return a, r, Verdict(claim, INCONCLUSIVE, "a mean distortion is 0 on the fit range: no exponent",
-                             (r.low, r.high), {"estimate": r.estimate})
-    return a, r, decide_interval(claim, r.low, r.high, holds_within=(1.0, np.inf),
-                                 reason=f"alpha_B / alpha_B(sliding recompute) = {r.estimate:.4g} (paired bootstrap "
-                                        f"over {n} documents); beats the suffix-only scaling above 1",
-                                 estimate=r.estimate)
+def _saturation(saturated_from: float | None) -> str | None:
+    if saturated_from is None:
+        return None
+    return (f"not decided by rule: from budget {saturated_from:g} on, within the fit range, its compressed past "
+            "covers the whole prefix, so more memory buys precision, not reach, and the curve there is not its "
+            "scaling (measure longer prefixes: --prefix-length)")
 
 
 def _query_position(protocol: Protocol, bos: Bos) -> int:
@@ -167,39 +137,35 @@ def leaderboard(table: dict, protocol: Protocol, kv, bos: Bos, domain: str, *, n
 
 def contests(table: dict, protocol: Protocol, kv, bos: Bos, domain: str, *, n_boot: int = 1000,
              seed: int = 0) -> list[Contest]:
-    """alpha_B and its ratio to the suffix-only reference for every measured (policy, mode) on the
-    reference's documents; verdicts for the propagating ones (`is_contender`)."""
-    lo, hi = asymptotic_range(protocol.budgets)
+    """Every measured (policy, mode) on the reference's documents against the suffix-only reference:
+    faster_decay over budgets and less_memory in bytes (`Contest`); judged for the propagating ones
+    (`is_contender`), reported for the rest."""
     ref_key = reference(protocol)
     ref = curves(table, *ref_key, "preserved", mu=None)
-    cols = (ref.windows >= lo) & (ref.windows <= hi)
-    x_ref = _bytes(protocol, ref_key[0], ref.windows[cols], kv, bos)
+    ref_bytes = _bytes(protocol, ref_key[0], ref.windows, kv, bos)
     docs = documents(table, *ref_key)
     t = _query_position(protocol, bos)
     measured = measured_pairs(table)
     suffix = ref_key[0]
-    sliding = {mode: curves(table, suffix, mode, "preserved", mu=None) for spec, mode in measured
-               if spec == suffix and mode != "recompute" and documents(table, suffix, mode) == docs}
+    same = {mode: curves(table, suffix, mode, "preserved", mu=None) for spec, mode in measured
+            if spec == suffix and mode != "recompute" and documents(table, suffix, mode) == docs}
+    boot = {"n_boot": n_boot, "seed": seed}
     out = []
     for spec, mode in measured:
         if (spec, mode) == ref_key or documents(table, spec, mode) != docs:
             continue
         c = curves(table, spec, mode, "preserved", mu=None)
-        pc = (c.windows >= lo) & (c.windows <= hi)
-        x = _bytes(protocol, spec, c.windows[pc], kv, bos)
-        name = f"arena_{spec}_{mode}".replace(":", "_").replace(",", "_").replace("=", "_")
+        memory = _bytes(protocol, spec, c.windows, kv, bos)
+        lo, hi = asymptotic_range(np.intersect1d(ref.windows, c.windows))
         policy = protocol.policy(spec)
-        decide = is_contender(protocol, spec, mode)
-        full = [k for k in c.windows[pc] if policy.saturated(t, int(k), kv, bos)]
-        alpha, ratio, verdict = exponent_contest(name, x, c.tv[:, pc], x_ref, ref.tv[:, cols], n_boot=n_boot,
-                                                 seed=seed, decide=decide, saturated_from=min(full) if full else None)
-        same_mode = None
-        if mode in sliding and spec != suffix:
-            s = sliding[mode]
-            sc = (s.windows >= lo) & (s.windows <= hi)
-            _, same_mode, _ = exponent_contest(name, x, c.tv[:, pc], _bytes(protocol, suffix, s.windows[sc], kv, bos),
-                                               s.tv[:, sc], n_boot=n_boot, seed=seed, decide=False)
-        out.append(Contest(domain, spec, mode, alpha, ratio, same_mode, (float(x.min()), float(x.max())), verdict))
+        full = [k for k in c.windows if lo <= k <= hi and policy.saturated(t, int(k), kv, bos)]
+        few = (f"not decided by rule: {ref.n_samples} documents, fewer than {MIN_DOCUMENTS}"
+               if ref.n_samples < MIN_DOCUMENTS else None)
+        faster = _undecided(faster_decay(ref, c, **boot), few or _saturation(min(full) if full else None))
+        less = _undecided(less_memory(ref, c, reference_memory=ref_bytes, contender_memory=memory, **boot)[0], few)
+        same_mode = faster_decay(same[mode], c, **boot) if mode in same and spec != suffix else None
+        out.append(Contest(domain, spec, mode, faster, less, same_mode, (float(memory.min()), float(memory.max())),
+                           is_contender(protocol, spec, mode)))
     return out
 
 
