@@ -16,7 +16,8 @@ from validation.policies.summaries import CacheState, PooledBlocks
 from validation.testing import check_policy, policy_checks
 
 BUILT_INS = ["sliding", "sink", "sink:n_sink=1", "random", "random:seed=7", "heavy", "h2o", "snapkv",
-             "snapkv:window=4,kernel=3", "merge", "pooled", "quantized"]
+             "snapkv:window=4,kernel=3", "merge", "pooled", "quantized", "merge:sink=4", "pooled:sink=4,block=4",
+             "quantized:sink=2,bits=4"]
 HAS_KVPRESS = importlib.util.find_spec("kvpress") is not None
 
 

@@ -132,6 +132,25 @@ def test_pooled_blocks_by_hand():
     assert np.allclose(state.log_mass[0, 0].exp().numpy(), [1, 4, 4, 4, 3, 1, 1, 1, 1, 1])
 
 
+def test_a_summary_with_sinks_keeps_them_whole_inside_the_budget():
+    """pooled:sink=2, block 4, c = 20 text entries, budget 10: the sinks 0, 1 untouched, then S = 7 slots
+    for the 18 entries after them: recent 4 (16..19), blocks [6,10) [10,14) [14,16) (2..5 dropped)."""
+    rng = np.random.default_rng(1)
+    K = rng.standard_normal((1, 2, 20, 3))
+    V = rng.standard_normal((1, 2, 20, 3))
+    state = parse_policy("pooled:sink=2,block=4").summarise([(torch.as_tensor(K), torch.as_tensor(V))], 20, 10)
+    blocks = [(6, 10), (10, 14), (14, 16)]
+    want_k = np.concatenate([K[0, :, :2]] + [K[0, :, a:b].mean(1, keepdims=True) for a, b in blocks]
+                            + [K[0, :, 16:]], axis=1)
+    assert np.allclose(state.keys[0][0].numpy(), want_k)
+    assert state.positions.tolist() == [0, 1, 9, 13, 15, 16, 17, 18, 19]
+    assert np.allclose(state.log_mass[0, 0].exp().numpy(), [1, 1, 4, 4, 2, 1, 1, 1, 1])
+    merged = parse_policy("merge:sink=3").summarise([(torch.as_tensor(K), torch.as_tensor(V))], 20, 8)
+    assert merged.positions.tolist() == [0, 1, 2, 16, 17, 18, 19]  # 3 sinks + 4 merging slots
+    assert np.array_equal(merged.values[0][0, :, :3].numpy(), V[0, :, :3])  # nothing merged into a sink
+    assert np.allclose(merged.log_mass[0].exp().sum(1).numpy(), 20)  # every entry still counted once
+
+
 def test_pooled_drops_blocks_beyond_its_slots():
     """S = 5: recent 3, 2 blocks of 4 before them; older entries are dropped."""
     K = torch.arange(30.0).reshape(1, 1, 30, 1)
@@ -195,6 +214,9 @@ SMOLLM2 = KVGeometry(30, 3, 64, 4.0)  # float32: 2 * 30 * 3 * 64 * 4 = 46080 byt
     ("pooled", 255, 16, False, 16 * 46080),  # 8 recent + 7 blocks + the query
     ("quantized", 255, 64, False, 33 * 46080 + 90 * (223 * 48 + 7 * 512)),  # 223 tail tokens at 48 B + 7 key groups
     ("quantized", 255, 8, False, 5 * 46080 + 90 * (24 * 48 + 1 * 512)),  # 3 slots buy 24 tokens
+    ("merge:sink=4", 255, 64, False, 64 * 46080 + 2 * 30 * 3 * 59),  # no mass for the 4 sinks
+    ("pooled:sink=4", 255, 64, False, 63 * 46080),  # 4 sinks + 30 recent + 28 blocks + the query
+    ("quantized:sink=4", 255, 8, False, 7 * 46080 + 90 * (8 * 48 + 1 * 512)),  # 4 sinks, 2 recent; 1 slot buys 8
 ])
 def test_bytes_by_hand(spec, t, budget, bos, want):
     assert parse_policy(spec).cache_bytes(t, budget, SMOLLM2, bos) == pytest.approx(want, rel=1e-12, abs=0)

@@ -29,7 +29,10 @@ attention logit of each query to it gets + log m (validation.engine adds it
 per layer and head), so an entry merged with exact copies of itself attends
 exactly as the copies did. With k >= c + 1 (the whole prefix fits) every
 summary is the cache itself, and the law is the full-context law. A BOS, when
-the model has one, stays untouched at position 0, outside the budget.
+the model has one, stays untouched at position 0, outside the budget; with
+`sink=n` (every summary: "merge:sink=4") the first n text entries stay
+untouched too, inside the budget, as sink+recent keeps them, and the summary
+spends the slots left (S - n) on the entries after them.
 
 Each summary's memory grows with k alone, never with the context, so distortion
 against bytes has the exponent of the policy, not of a context-sized offset
@@ -67,10 +70,29 @@ class CacheState:
         return int(self.positions.numel())
 
 
+@dataclass(frozen=True)
 class CacheSummary(Policy):
-    """A policy that rewrites the prefix cache (kind "summary"); see the module docstring."""
+    """A policy that rewrites the prefix cache (kind "summary"); see the module docstring.
 
+    sink: the first `sink` text entries are kept whole, inside the budget (attention sinks, as
+    sink+recent keeps them); the summary spends the slots left on the entries after them."""
+
+    sink: int = 0
     kind: ClassVar[str] = "summary"
+
+    def __post_init__(self) -> None:
+        whole(self, "sink", 0)
+
+    @property
+    def sinks(self) -> int:
+        return self.sink
+
+    def split(self, t: int, budget: int, bos: bool = False) -> tuple[int, int, int]:
+        """(h, S, c) for the query at position t: the sinks kept whole (h = min(sink, slots, text
+        entries)), the slots S left for the summary, and the text entries c after the sinks."""
+        slots, c = int(budget) - 1, t - int(bos)
+        h = max(0, min(self.sink, slots, c))
+        return h, slots - h, c - h
 
     def summarise(self, layers: Sequence[tuple[Any, Any]], t: int, budget: int, bos: bool = False) -> CacheState:
         """The cache the query at position t reads under `budget`, from the prefix cache `layers`
@@ -79,10 +101,10 @@ class CacheSummary(Policy):
 
         if budget < 1:
             raise ValueError(f"budget must be >= 1; got {budget}")
-        s0 = int(bos)
-        slots, c = int(budget) - 1, t - s0
-        if t < 1 or c < 0 or layers[0][0].shape[-2] < t:
+        if t < 1 or t - int(bos) < 0 or layers[0][0].shape[-2] < t:
             raise ValueError(f"position {t} is outside the prefix cache of {layers[0][0].shape[-2]} entries")
+        head, slots, c = self.split(t, budget, bos)
+        s0 = int(bos) + head  # the BOS and the sinks, untouched
         if slots >= c:  # the whole prefix fits: the cache itself
             return CacheState(tuple(k[..., :t, :] for k, _ in layers), tuple(v[..., :t, :] for _, v in layers),
                               None, torch.arange(t, device=layers[0][0].device))
@@ -132,9 +154,9 @@ class MergeOnEvict(CacheSummary):
 
     def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
         """The kept entries (as for a kept set) plus, once entries are merged, an int16 mass per
-        merged slot, KV head and layer."""
+        merging slot (the sinks have none), KV head and layer."""
         full = super().cache_bytes(t, budget, kv, bos)
-        slots, c = int(budget) - 1, t - int(bos)
+        _, slots, c = self.split(t, budget, bos)
         return full + (MASS_BYTES * kv.n_layers * kv.n_kv_heads * slots if slots < c else 0.0)
 
 
@@ -178,6 +200,7 @@ class PooledBlocks(CacheSummary):
     name: ClassVar[str] = "pooled"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         whole(self, "block", 1)
 
     def blocks(self, c: int, slots: int) -> list[tuple[int, int]]:
@@ -191,9 +214,9 @@ class PooledBlocks(CacheSummary):
         return [(b * self.block, min((b + 1) * self.block, old_end)) for b in range(first, last + 1)]
 
     def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:
-        """True when the blocks reach back to the first text position: more memory then buys
-        precision (more recent entries unpooled), no longer reach."""
-        slots, c = int(budget) - 1, t - int(bos)
+        """True when the blocks reach back to the first text position after the sinks: more memory
+        then buys precision (more recent entries unpooled), no longer reach."""
+        _, slots, c = self.split(t, budget, bos)
         spans = self.blocks(c, slots)
         return slots >= c or (bool(spans) and spans[0][0] == 0)
 
@@ -212,11 +235,11 @@ class PooledBlocks(CacheSummary):
         return Kn, Vn, mass, positions
 
     def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
-        """The recent entries, the pooled blocks, the query and the BOS, at full precision each."""
-        slots, c = int(budget) - 1, t - int(bos)
+        """The sinks, the recent entries, the pooled blocks, the query and the BOS, at full precision each."""
+        head, slots, c = self.split(t, budget, bos)
         if slots >= c:
             return super().cache_bytes(t, budget, kv, bos)
-        entries = (slots - slots // 2) + len(self.blocks(c, slots)) + 1 + int(bos)
+        entries = head + (slots - slots // 2) + len(self.blocks(c, slots)) + 1 + int(bos)
         return float(kv.cache_bytes(entries))
 
 
@@ -229,6 +252,7 @@ class QuantizedTail(CacheSummary):
     name: ClassVar[str] = "quantized"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         whole(self, "bits", 1)
         whole(self, "group", 1)
         if self.bits > 16:
@@ -247,9 +271,9 @@ class QuantizedTail(CacheSummary):
         return min(buys, c - (slots - slots // 2))
 
     def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:
-        """True when the quantized tail reaches back to the first text position: more memory then
-        buys precision (more recent entries at full precision), no longer reach."""
-        slots, c = int(budget) - 1, t - int(bos)
+        """True when the quantized tail reaches back to the first text position after the sinks: more
+        memory then buys precision (more recent entries at full precision), no longer reach."""
+        _, slots, c = self.split(t, budget, bos)
         return slots >= c or (slots - slots // 2) + self.tail(c, slots, kv.head_dim, kv.bytes_per_element) >= c
 
     def _rewrite(self, K, V, slots, s0):
@@ -267,14 +291,14 @@ class QuantizedTail(CacheSummary):
         return torch.cat([Kq, K[:, c - r :]], 1), torch.cat([Vq, V[:, c - r :]], 1), None, positions
 
     def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
-        """Full-precision entries (window, query, BOS) plus the tail's codes and parameters:
+        """Full-precision entries (sinks, window, query, BOS) plus the tail's codes and parameters:
         T (2 D bits/8 + 2 e ceil(D/group)) + ceil(T/group) 2 e D per KV head and layer."""
-        slots, c = int(budget) - 1, t - int(bos)
+        head, slots, c = self.split(t, budget, bos)
         if slots >= c:
             return super().cache_bytes(t, budget, kv, bos)
         e, D = kv.bytes_per_element, kv.head_dim
         T = self.tail(c, slots, D, e)
-        full = kv.cache_bytes((slots - slots // 2) + 1 + int(bos))
+        full = kv.cache_bytes(head + (slots - slots // 2) + 1 + int(bos))
         per_head = T * (2 * D * self.bits / 8 + 2 * e * math.ceil(D / self.group)) + math.ceil(T / self.group) * 2 * e * D
         return float(full + per_head * kv.n_layers * kv.n_kv_heads)
 
