@@ -42,7 +42,10 @@ def _interval(v) -> str:
     """A verdict's interval, with its estimate when it has one."""
     if v is None or v.interval is None:
         return ""
-    est = v.numbers.get("estimate", v.numbers.get("ratio"))
+    n = v.numbers
+    est = n.get("estimate", n.get("ratio"))
+    if est is None and n.get("alpha_reference"):  # faster_decay short of two decades: the ratio, not decided on
+        est = n["alpha_contender"] / n["alpha_reference"]
     head = "" if est is None else f"{est:.3g} "
     return f"{head}[{v.interval[0]:.3g}, {v.interval[1]:.3g}]"
 
