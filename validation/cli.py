@@ -300,20 +300,15 @@ A measure folder (manifest.json), or a validate / arena output folder (its measu
 
 
 def _results_folders(results: Path, domain: str | None) -> list[Path]:
-    """The measurement folders under RESULTS: itself, or the parts of a validate / arena output."""
-    if (results / "manifest.json").is_file():
-        return [results]
-    measure = results / "measure"
-    if not measure.is_dir():
-        raise ValueError(f"{results} holds no measurements (no manifest.json, no measure/ folder)")
-    domains = sorted(p.name for p in measure.iterdir() if p.is_dir())
+    """The measurement folders of one domain under RESULTS (validation.runs.panels.measurement_folders);
+    without --domain, RESULTS must hold one domain."""
+    from validation.runs.panels import measurement_folders
+
     if domain is None:
-        if len(domains) != 1:
+        domains = sorted({d for d, _, _ in measurement_folders(results)})
+        if len(domains) > 1:
             raise ValueError(f"{results} holds the domains {', '.join(domains)}: choose one with --domain")
-        domain = domains[0]
-    if domain not in domains:
-        raise ValueError(f"{results} has no domain {domain!r}; it has {', '.join(domains)}")
-    return sorted(p.parent for p in (measure / domain).rglob("manifest.json"))
+    return [folder for _, _, folder in measurement_folders(results, domain)]
 
 
 def cmd_export(args: argparse.Namespace) -> None:

@@ -151,3 +151,19 @@ def test_a_bos_is_kept_by_every_policy_outside_the_budget_and_said_in_the_report
                   bos="never", progress=False)
     assert plain["model"]["bos"] == "no BOS (--bos never)"
     assert {(r["policy"], r["mode"], r["budget"]): r["bytes"] for r in plain["leaderboard"]}[("sliding", "recompute", 8)] == 8 * 256
+
+
+def test_every_arena_curve_exports_per_document(arena_dir, tmp_path):
+    """`wzbounds export --all` on an arena output (measure/<domain>/, no part folders): one CSV per
+    (policy, mode), one sample per document, with the protocol; a single curve by --policy too."""
+    from wzbounds.cli import main
+    from wzbounds.curves import read_csv
+
+    out, _ = arena_dir
+    main(["export", str(out), "--all", "--out", str(tmp_path / "panels")])
+    part = tmp_path / "panels" / "natural" / "arena"
+    assert (part / "protocol.json").is_file() and (part / "measurements.parquet").is_file()
+    merge = read_csv(part / "merge_evict_preserved.csv")
+    assert merge.n_samples == 8 and merge.windows.tolist() == [2, 4, 8, 16, 32]
+    main(["export", str(out), "--policy", "sink", "--mode", "online", "--out", str(tmp_path / "sink.csv")])
+    assert read_csv(tmp_path / "sink.csv").samples == merge.samples

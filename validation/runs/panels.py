@@ -26,14 +26,24 @@ def _file_name(policy: str, mode: str, positions: str) -> str:
     return f"{policy.replace(':', '-').replace(',', '-')}_{mode}_{positions}.csv"
 
 
-def _parts(results: Path) -> list[tuple[str, str, Path]]:
-    """(domain, part, folder) of every measurement folder under RESULTS."""
+def measurement_folders(results: str | Path, domain: str | None = None) -> list[tuple[str, str, Path]]:
+    """(domain, part, folder) of every measurement folder under RESULTS: RESULTS itself when it is a
+    measure folder (domain "curves", part its name); else validate's OUT/measure/<domain>/<part>/ and
+    the arena's OUT/measure/<domain>/ (part "arena"). With `domain`, that domain's only."""
+    results = Path(results)
     if (results / "manifest.json").is_file():
         return [("curves", results.name, results)]
     measure = results / "measure"
     if not measure.is_dir():
         raise ValueError(f"{results} holds no measurements (no manifest.json, no measure/ folder)")
-    return sorted((m.parent.parent.name, m.parent.name, m.parent) for m in measure.glob("*/*/manifest.json"))
+    found = sorted([(m.parent.parent.name, m.parent.name, m.parent) for m in measure.glob("*/*/manifest.json")]
+                   + [(m.parent.name, "arena", m.parent) for m in measure.glob("*/manifest.json")])
+    if domain is None:
+        return found
+    domains = sorted({d for d, _, _ in found})
+    if domain not in domains:
+        raise ValueError(f"{results} has no domain {domain!r}; it has {', '.join(domains) or 'none'}")
+    return [f for f in found if f[0] == domain]
 
 
 def export_panels(results: str | Path, dest: str | Path, mu: float = 0.1) -> list[Path]:
@@ -50,7 +60,7 @@ def export_panels(results: str | Path, dest: str | Path, mu: float = 0.1) -> lis
     if not results.is_dir():
         raise ValueError(f"results folder {results} does not exist")
     written = []
-    for domain, part, folder in _parts(results):
+    for domain, part, folder in measurement_folders(results):
         table = ResultStore.open(folder).table()
         if not table:
             continue
