@@ -266,3 +266,12 @@ def test_bad_hyperparameters_are_refused(bad):
 ])
 def test_saturation_by_hand(spec, t, budget, want):
     assert parse_policy(spec).saturated(t, budget, SMOLLM2) is want
+
+
+def test_a_summary_records_its_sinks_only_when_it_has_some():
+    """Results recorded before summaries had sinks resume: sink=0 is not recorded, sink=4 is."""
+    from validation.policies import hyperparameters
+
+    assert hyperparameters(parse_policy("pooled")) == {"policy": "pooled", "block": 8}
+    assert hyperparameters(parse_policy("pooled:sink=4")) == {"policy": "pooled", "sink": 4, "block": 8}
+    assert hyperparameters(parse_policy("merge")) == {"policy": "merge"}

@@ -85,6 +85,10 @@ def split_specs(text: str) -> tuple[str, ...]:
 
 
 def hyperparameters(policy: Policy) -> dict[str, Any]:
-    """The policy's name and every hyperparameter, defaults included: what a result records."""
+    """The policy's name and every hyperparameter, defaults included: what a result records. A field
+    the class lists in `recorded_when_set` (one added after results were recorded without it) is
+    recorded only away from its default, so those results' folders still resume."""
     values = dataclasses.asdict(policy) if dataclasses.is_dataclass(policy) else {}
-    return {"policy": policy.name, **values}
+    defaults = {f.name: f.default for f in dataclasses.fields(policy)} if values else {}
+    later = getattr(policy, "recorded_when_set", ())
+    return {"policy": policy.name, **{k: v for k, v in values.items() if not (k in later and v == defaults[k])}}

@@ -79,6 +79,7 @@ class CacheSummary(Policy):
 
     sink: int = 0
     kind: ClassVar[str] = "summary"
+    recorded_when_set: ClassVar[tuple[str, ...]] = ("sink",)  # results before sinks existed resume
 
     def __post_init__(self) -> None:
         whole(self, "sink", 0)
