@@ -13,6 +13,7 @@ import pytest
 
 from tests.validation.run_tiny import PROTOCOL
 from validation.data.corpora import folder_corpus
+from validation.errors import MeasurementWarning
 from validation.runs.protocol import Protocol, curves, run
 from validation.runs.store import ResultStore
 from validation.testing.tiny import tiny_model
@@ -167,7 +168,9 @@ def test_budgets_past_a_sliding_window_warn_and_long_prefixes_are_refused(tmp_pa
 def test_spaced_targets_are_measured_recorded_and_bounded(tmp_path, corpus_dir):
     spaced = Protocol(model="tiny", domain="tiny", policies=("sliding",), budgets=(2, 8), prefixes=2,
                       prefix_length=40, targets=3, target_spacing=12, mus=(0.1,))
-    store = run(spaced, tmp_path / "spaced", lm=tiny_model(), corpus=folder_corpus(corpus_dir), progress=False)
+    with pytest.warns(MeasurementWarning, match="the first of the spaced targets sees 16 tokens, less than 4x the "
+                                               "largest budget"):
+        store = run(spaced, tmp_path / "spaced", lm=tiny_model(), corpus=folder_corpus(corpus_dir), progress=False)
     assert sorted(set(store.table()["t"].tolist())) == [15, 27, 39]
     config = json.loads((tmp_path / "spaced" / "manifest.json").read_text())["config"]
     assert config["target_spacing"] == 12

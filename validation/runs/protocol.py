@@ -231,8 +231,12 @@ def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, 
     return failures
 
 
+SPACED_CONTEXT = 4  # spaced targets: each target's context should hold this many times the largest budget
+
+
 def _check_fits(protocol: Protocol, lm, engine: Engine, bos: Bos) -> None:
-    """Refuse prefixes longer than the model's context; warn of budgets past its sliding window."""
+    """Refuse prefixes longer than the model's context; warn of budgets past its sliding window, and of
+    spaced targets whose context is short beside the largest budget."""
     length = protocol.prefix_length + int(bos)
     if lm.max_positions and length > lm.max_positions:
         raise ValueError(f"prefixes of {length} tokens{' (with BOS)' if bos else ''} exceed the "
@@ -242,6 +246,12 @@ def _check_fits(protocol: Protocol, lm, engine: Engine, bos: Bos) -> None:
         kinds = "its sliding layers" if "full_attention" in engine.layout.layer_types else "every layer"
         warnings.warn(f"budgets above {window} exceed the sliding window of {lm.name}: {kinds} see at most "
                       f"{window} positions whatever the budget", MeasurementWarning, stacklevel=3)
+    first = protocol.prefix_length - (protocol.targets - 1) * protocol.target_spacing  # tokens the first target sees
+    if protocol.target_spacing > 1 and first < SPACED_CONTEXT * max(protocol.budgets):
+        warnings.warn(f"the first of the spaced targets sees {first} tokens, less than {SPACED_CONTEXT}x the largest "
+                      f"budget ({max(protocol.budgets)}): near its context the curve bends down (at the context "
+                      "itself TV is 0), which the power-law claims read as a law that is not a power; lengthen the "
+                      "prefix or space the targets less", MeasurementWarning, stacklevel=3)
 
 
 def _failed(lm, domain: str, prefix, combos, exc: Exception) -> dict[str, str]:
