@@ -304,11 +304,11 @@ def _results_folders(results: Path, domain: str | None) -> list[Path]:
     without --domain, RESULTS must hold one domain."""
     from validation.runs.panels import measurement_folders
 
-    if domain is None:
-        domains = sorted({d for d, _, _ in measurement_folders(results)})
-        if len(domains) > 1:
-            raise ValueError(f"{results} holds the domains {', '.join(domains)}: choose one with --domain")
-    return [folder for _, _, folder in measurement_folders(results, domain)]
+    found = measurement_folders(results, domain)
+    domains = sorted({d for d, _, _ in found})
+    if len(domains) > 1:
+        raise ValueError(f"{results} holds the domains {', '.join(domains)}: choose one with --domain")
+    return [folder for _, _, folder in found]
 
 
 def cmd_export(args: argparse.Namespace) -> None:

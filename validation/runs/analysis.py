@@ -24,20 +24,6 @@ from wzbounds.verdict import INCONCLUSIVE, Verdict
 NEAR_ONE = 0.9  # sanity flag: mean TV still above this at the middle budget
 
 
-def role(protocol: Protocol, declares: Callable[[Policy], bool]) -> str | None:
-    """The first policy spec of the protocol whose policy makes the declaration, else None."""
-    return next((spec for spec in protocol.policies if declares(protocol.policy(spec))), None)
-
-
-def reference(protocol: Protocol) -> str:
-    """The suffix-only reference every claim rests on: the policy declaring `suffix_only`."""
-    spec = role(protocol, lambda p: p.suffix_only)
-    if spec is None:
-        raise ValueError(f"no policy among {', '.join(protocol.policies)} declares suffix_only: the claims rest on "
-                         "the suffix-only window")
-    return spec
-
-
 def _is_sink_recent(policy: Policy) -> bool:
     return policy.sinks > 0 and policy.anchored_head() == tuple(range(policy.sinks))
 
@@ -50,7 +36,7 @@ def middle_mu(protocol: Protocol) -> float:
 def domain_data(tables: Mapping, parts: Mapping[str, Protocol], domain: str) -> DomainData:
     """The curves every claim of one domain reads, checked to be on the same documents."""
     main = parts["main"]
-    ref = reference(main)
+    ref = main.reference()
     t = tables.get((domain, "main")) or {}
     mu = middle_mu(main)
     sliding = curves(t, ref, "recompute", "preserved", mu=mu)
@@ -62,7 +48,7 @@ def domain_data(tables: Mapping, parts: Mapping[str, Protocol], domain: str) -> 
             return None
         return curves(table, spec, mode, positions, mu=mu)
 
-    sink, random = role(main, _is_sink_recent), role(main, lambda p: p.uniform)
+    sink, random = main.role(_is_sink_recent), main.role(lambda p: p.uniform)
     propagating = {}
     for spec in main.policies:
         if "evict" in main.modes:
@@ -101,7 +87,7 @@ def sanity_flags(tables: Mapping, parts: Mapping[str, Protocol], findings: list[
     """Plain warnings a reader should see before the verdicts."""
     flags = []
     main = parts["main"]
-    ref = role(main, lambda p: p.suffix_only)
+    ref = main.role(lambda p: p.suffix_only)
     for (domain, part), t in tables.items():
         if part != "main" or not t or "policy" not in t:
             continue
@@ -175,7 +161,7 @@ def figures(tables: Mapping, parts: Mapping[str, Protocol], findings: list[Findi
 
 
 def _decay(tables: Mapping, main: Protocol, findings: list[Finding], domain: str, n_boot: int) -> DecayPanel:
-    ref, mu = reference(main), middle_mu(main)
+    ref, mu = main.reference(), middle_mu(main)
     c = curves(tables[(domain, "main")], ref, "recompute", "preserved", mu=mu)
     alpha = next(f.verdict for f in findings if f.name == "alpha_tv" and f.domain == domain)
     if alpha.interval is None or "fit_range" not in alpha.numbers:
@@ -189,7 +175,7 @@ def _decay(tables: Mapping, main: Protocol, findings: list[Finding], domain: str
 
 
 def _by_mu(tables: Mapping, main: Protocol, domain: str) -> tuple[Curves, ...]:
-    ref = reference(main)
+    ref = main.reference()
     return tuple(curves(tables[(domain, "main")], ref, "recompute", "preserved", mu=mu) for mu in sorted(main.mus))
 
 

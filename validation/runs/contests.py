@@ -21,12 +21,8 @@ from wzbounds.verdict import INCONCLUSIVE, Verdict
 
 
 def reference(protocol: Protocol) -> tuple[str, str]:
-    """(spec, mode) of the suffix-only reference: the policy declaring `suffix_only`, recompute mode."""
-    spec = next((p for p in protocol.policies if protocol.policy(p).suffix_only), None)
-    if spec is None:
-        raise ValueError(f"no policy among {', '.join(protocol.policies)} declares suffix_only: the arena needs "
-                         "the suffix-only window as its reference")
-    return spec, "recompute"
+    """(spec, mode) of the reference: `Protocol.reference`, in recompute mode."""
+    return protocol.reference(), "recompute"
 
 
 def is_contender(protocol: Protocol, spec: str, mode: str) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -116,6 +117,20 @@ class Protocol:
     def policy(self, spec: str) -> Policy:
         """The policy of a spec; a random policy without its own seed takes the protocol's."""
         return parse_policy(spec, defaults={"seed": self.seed})
+
+    def role(self, declares: Callable[[Policy], bool]) -> str | None:
+        """The first policy spec whose policy makes the declaration (roles are taken by declaration,
+        never by name), else None."""
+        return next((spec for spec in self.policies if declares(self.policy(spec))), None)
+
+    def reference(self) -> str:
+        """The suffix-only reference every claim and the arena compare against: the policy declaring
+        `suffix_only`."""
+        spec = self.role(lambda p: p.suffix_only)
+        if spec is None:
+            raise ValueError(f"no policy among {', '.join(self.policies)} declares suffix_only: the claims and the "
+                             "arena compare every policy with the suffix-only window")
+        return spec
 
     def hyperparameters(self) -> dict[str, dict]:
         """Every policy spec with all its hyperparameters, defaults included (recorded with the results)."""

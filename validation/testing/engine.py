@@ -56,7 +56,8 @@ class _Run:
             self._ctx = self.engine.context(_tokens(bos.token), TARGETS, scores=self.policy.scores is not None, bos=bos)
         return self._ctx
 
-    def tv(self, mode: str, budgets, method: str = "auto") -> np.ndarray:
+    def divergences(self, mode: str, budgets, method: str = "auto") -> np.ndarray:
+        """(rows, 1 + mus): TV then each KL_mu, one row per (target, budget)."""
         e, ctx, p = self.engine, self.ctx, self.policy
         if mode == "recompute":
             rows = e.recompute(ctx, p, budgets, "preserved", method=method)
@@ -68,7 +69,7 @@ class _Run:
 
 
 def check_full_budget(run: _Run) -> Verdict:
-    worst = {mode: float(run.tv(mode, (FULL,))[:, 0].max()) for mode in run.policy.modes}
+    worst = {mode: float(run.divergences(mode, (FULL,))[:, 0].max()) for mode in run.policy.modes}
     ok = all(v < TOLERANCE for v in worst.values())
     return from_bool("full_budget", ok, f"{run.policy.name}: largest TV at budget {FULL} over a {PREFIX}-token "
                      f"prefix, per mode: {', '.join(f'{m} {v:.2g}' for m, v in worst.items())} (must be < {TOLERANCE:g})")
@@ -76,7 +77,7 @@ def check_full_budget(run: _Run) -> Verdict:
 
 def check_divergences(run: _Run) -> Verdict:
     for mode in run.policy.modes:
-        d = run.tv(mode, SMALL)
+        d = run.divergences(mode, SMALL)
         tv, kl = d[:, 0], d[:, 1:]
         if not (np.all(np.isfinite(d)) and np.all((tv >= 0) & (tv <= 1)) and np.all(kl >= 0)):
             return from_bool("divergences", False, f"{run.policy.name} ({mode}): TV {tv.tolist()[:6]}, KL "
@@ -100,7 +101,7 @@ def _pairs(policy: Policy) -> Iterator[tuple[str, str, str]]:
 def check_methods_agree(run: _Run) -> Verdict:
     gaps = []
     for mode, fast, ref in _pairs(run.policy):
-        gap = float(np.abs(run.tv(mode, SMALL, fast)[:, 0] - run.tv(mode, SMALL, ref)[:, 0]).max())
+        gap = float(np.abs(run.divergences(mode, SMALL, fast)[:, 0] - run.divergences(mode, SMALL, ref)[:, 0]).max())
         gaps.append(f"{mode} {fast} - {ref}: {gap:.2g}")
         if not gap < TOLERANCE:
             return from_bool("methods_agree", False, f"{run.policy.name}: {gaps[-1]} in TV (must be < {TOLERANCE:g})")
