@@ -158,9 +158,23 @@ def test_wyner_ziv_rate_is_convex_and_non_increasing_on_random_sources(joint):
 
 
 def test_a_point_within_the_slack_right_of_d_is_no_chords_left_end():
-    """Found by hypothesis: with a nearly empty cell, a solved point lands a hair right of D; taken as
-    a chord's left end it gave an upper bound of -1e276, printed as rate 0. The reference is the
-    generic scipy solve."""
+    """Found by hypothesis: solved points a hair right of D (inside the slack), the nearer one at the
+    higher rate; the farther taken as a chord's left end, the nearer as its right end, gave a chord
+    through a zero-width denominator: an upper bound of -1e296, printed as rate 0. By hand: both
+    points are achievable at D + slack, so the bound is the smaller rate, 0.5."""
+    from types import SimpleNamespace
+
+    from wzbounds.ratedistortion.atdistortion import _Pool
+
+    pool = _Pool(lambda s, warm: None, d_max=2.0)
+    pool.points = [SimpleNamespace(distortion=1.0001, rate_upper=0.9), SimpleNamespace(distortion=1.0005,
+                                                                                       rate_upper=0.5)]
+    assert pool.upper(1.0, slack=1e-3) == 0.5
+
+
+def test_a_nearly_empty_cell_brackets_the_generic_solve():
+    """The source on which hypothesis found the chord bug, at a tolerance the solver reaches: every
+    bracket holds the generic scipy solve; beyond its reach it says so instead of printing 0."""
     pxy = np.array([[0.10948813, 0.88956151], [0.0, 0.00095036]])
     D = np.linspace(0.0, 0.00095036, 6)
     out = wyner_ziv_rates(pxy, hamming(2), D, tol=1e-6)
