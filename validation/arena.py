@@ -5,11 +5,17 @@ beat the suffix-only scaling, distortion ~ C w^-alpha at w tokens of window.
 The arena measures, per domain and on the same prefixes:
 
     the suffix-only reference   sliding window, recompute mode
-    propagating policies        merge, pooled, quantized (validation.policies.summaries), sink+recent
-                                and sliding online and evict (online: each entry computed from
-                                the entries kept at its step, so information from evicted tokens
-                                travels on through the layers; evict: entries computed with the
-                                whole prefix present)
+    propagating policies        the summaries (validation.policies.summaries): merge with and
+                                without its attention bonus, pooled, multiscale (blocks growing
+                                with age), quantized (a tail) and kivi (every entry, low precision,
+                                a full-precision residual), each without and with 4 sinks kept
+                                whole; sink+recent and sliding online and evict (online: each
+                                entry computed from the entries kept at its step, so information
+                                from evicted tokens travels on through the layers; evict: entries
+                                computed with the whole prefix present). With `carried`, the
+                                streaming summaries online too, carried through decoding
+                                (validation.engine.carried): token by token, about 3 minutes per
+                                512-token prefix for four summaries on 2 CPU cores, so off by default
     kvpress presses             every press asked for (default: DEFAULT_PRESSES), evict mode
 
 at equal budgets, and expresses every budget in bytes of KV cache
@@ -54,21 +60,24 @@ from wzbounds.output import jsonable
 
 DOMAINS = ("natural", "code")
 BUDGETS = (4, 8, 16, 32, 64)  # at 512 tokens: no summary's compressed past reaches the prefix's start
-SUMMARIES = ("merge", "pooled", "quantized")
+SUMMARIES = ("merge", "merge:bonus=false", "pooled", "multiscale", "quantized", "kivi")
+SINKS = 4  # each summary is run again with this many first entries kept whole (sink control)
 
 
 def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes: int = 24, prefix_length: int = 512,
-                   budgets=BUDGETS, dtype: str = "float32", bos: str = "auto") -> Protocol:
-    """The arena's measurements for one domain (its `domain` set by `arena`)."""
-    specs = ("sliding", "sink", *SUMMARIES, *(f"kvpress:{p}" for p in presses))
+                   budgets=BUDGETS, dtype: str = "float32", bos: str = "auto", carried: bool = False) -> Protocol:
+    """The arena's measurements for one domain (its `domain` set by `arena`): every summary without and
+    with SINKS sinks; `carried`: the streaming summaries online too."""
+    sinks = tuple(f"{s}{',' if ':' in s else ':'}sink={SINKS}" for s in SUMMARIES)
+    specs = ("sliding", "sink", *SUMMARIES, *sinks, *(f"kvpress:{p}" for p in presses))
     return Protocol(model=model, policies=specs, modes=("recompute", "evict", "online"), positions=("preserved",),
                     budgets=tuple(budgets), prefixes=prefixes, prefix_length=prefix_length, targets=1, dtype=dtype,
-                    bos=bos)
+                    bos=bos, carried=carried)
 
 
 def preflight(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES,
               prefixes: int = 24, prefix_length: int = 512, budgets=BUDGETS, dtype: str = "float32",
-              n_boot: int = 1000, bos: str = "auto", check_model: bool = True) -> Path:
+              n_boot: int = 1000, bos: str = "auto", carried: bool = False, check_model: bool = True) -> Path:
     """Every argument of `arena` checked before anything is fetched, loaded or written
     (validation.runs.preflight): presses and their parameters, budgets, sizes, domains, the model
     path, bootstrap count and output folder. Returns the output folder."""
@@ -76,26 +85,26 @@ def preflight(out: str | Path, *, model: str = "default", domains=DOMAINS, press
 
     check_run(model=model, domains=domains, n_boot=n_boot, check_model_spec=check_model)
     arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length, budgets=budgets,
-                   dtype=dtype, bos=bos)
+                   dtype=dtype, bos=bos, carried=carried)
     return check_out(out)
 
 
 def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES, prefixes: int = 24,
           prefix_length: int = 512, budgets=BUDGETS, device: str = "auto", dtype: str = "float32", n_boot: int = 1000,
-          bos: str = "auto", lm=None, corpora=None, progress: bool = True) -> dict:
+          bos: str = "auto", carried: bool = False, lm=None, corpora=None, progress: bool = True) -> dict:
     """Run (or resume) the arena's measurements and write the leaderboard and the arena report;
     returns arena.json's content. A press that fails is listed (one line each) and the rest goes on.
     `bos` as in `Protocol`: with a BOS, every context starts with it, outside the budget (a sink
-    that every policy keeps)."""
+    that every policy keeps). `carried`: the streaming summaries in online mode too (costly on a CPU)."""
     from validation.data.models import load_model
 
     out = preflight(out, model=model, domains=domains, presses=presses, prefixes=prefixes,
                     prefix_length=prefix_length, budgets=budgets, dtype=dtype, n_boot=n_boot, bos=bos,
-                    check_model=lm is None)
+                    carried=carried, check_model=lm is None)
     started = time.time()
     lm = lm or load_model(model, device=device, dtype=dtype)
     protocol = arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length,
-                              budgets=budgets, dtype=lm.dtype, bos=bos)
+                              budgets=budgets, dtype=lm.dtype, bos=bos, carried=carried)
     measured = measure_parts(out, {"arena": protocol}, domains, lm=lm, corpora=corpora, progress=progress,
                              part_folders=False, every_runnable_mode=True)  # each policy in the modes it runs in
     bos = measured.bos

@@ -217,6 +217,7 @@ examples (`bash dev.sh arena` runs the first in the kvpress environment):
   wzbounds arena --press SnapKVPress,TOVAPress --press "AdaKVPress,press=SnapKVPress" --prefixes 8 --out few/
   wzbounds arena --domain ./my-texts/ --prefix-length 512 --budgets 8:256 --out mine/
   wzbounds arena --bos always --out with-sink/              # every context starts with the BOS token: a sink kept by all
+  wzbounds arena --carried --prefixes 8 --out carried/      # summaries carried through decoding too (slow on a CPU)
 Re-running the same command resumes the measurements and rewrites the reports.
 """
 
@@ -251,11 +252,13 @@ def cmd_arena(args: argparse.Namespace) -> None:
     budgets = _budgets(args, BUDGETS)
     domains = tuple(args.domain) if args.domain else DOMAINS
     preflight(args.out, model=args.model, domains=domains, presses=presses, prefixes=args.prefixes,
-              prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, n_boot=args.n_boot, bos=args.bos)
+              prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, n_boot=args.n_boot, bos=args.bos,
+              carried=args.carried)
     check_device(args.device)
     if args.dry_run:
         protocol = arena_protocol(model=args.model, presses=presses, prefixes=args.prefixes,
-                                  prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, bos=args.bos)
+                                  prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, bos=args.bos,
+                                  carried=args.carried)
         print(f"dry run: {_plan(protocol)} (each of {', '.join(domains)}) into {args.out}; arguments checked, "
               "nothing fetched, loaded or written")
         return
@@ -263,7 +266,7 @@ def cmd_arena(args: argparse.Namespace) -> None:
     lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     report = arena(args.out, model=args.model, domains=domains,
                    presses=presses, prefixes=args.prefixes, prefix_length=args.prefix_length, budgets=budgets,
-                   n_boot=args.n_boot, bos=args.bos, lm=lm, progress=not args.quiet)
+                   n_boot=args.n_boot, bos=args.bos, carried=args.carried, lm=lm, progress=not args.quiet)
     for c in report["contests"]:
         if c["judged"]:
             print(f"{c['domain']:>8}  {c['policy']:<12} {c['mode']:<8} faster_decay {c['faster_decay']['outcome']:<12} "
@@ -285,6 +288,8 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
                    "with parameters after the name: 'SnapKVPress,window_size=32', 'AdaKVPress,press=SnapKVPress' "
                    "(default: the 14 presses of validation.policies.presses.DEFAULT_PRESSES)")
     _sample_options(p, prefixes=24, prefix_length=512, budgets="4,8,16,32,64")
+    p.add_argument("--carried", action="store_true", help="the streaming summaries in online mode too, carried "
+                   "through decoding token by token (about 3 min per 512-token prefix on 2 CPU cores; a GPU)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.set_defaults(func=cmd_arena)
 

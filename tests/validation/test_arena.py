@@ -10,6 +10,7 @@ import pytest
 
 from validation.arena import arena, arena_protocol
 from validation.runs.contests import contests, frontier
+from validation.runs.protocol import protocol_config
 from validation.testing.tiny import tiny_model
 from wzbounds.claims.scaling import faster_decay, less_memory
 from wzbounds.verdict import INCONCLUSIVE
@@ -100,8 +101,10 @@ def test_the_arena_writes_leaderboard_and_report(arena_dir):
             ("pooled", "evict"), ("quantized", "evict")} <= pairs
     assert len(saved["leaderboard"]) == len(pairs) * 5
     judged = {(c["policy"], c["mode"]) for c in saved["contests"] if c["judged"]}
-    assert judged == {("merge", "evict"), ("pooled", "evict"), ("quantized", "evict"), ("sink", "online"),
-                      ("sink", "evict"), ("sliding", "online"), ("sliding", "evict")}
+    summaries = ("merge", "merge:bonus=false", "pooled", "multiscale", "quantized", "kivi", "merge:sink=4",
+                 "merge:bonus=false,sink=4", "pooled:sink=4", "multiscale:sink=4", "quantized:sink=4", "kivi:sink=4")
+    assert judged == {(s, "evict") for s in summaries} | {("sink", "online"), ("sink", "evict"),
+                                                           ("sliding", "online"), ("sliding", "evict")}
     for c in saved["contests"]:
         assert c["faster_decay"]["claim"] == "faster_decay" and c["less_memory"]["claim"] == "less_memory"
         assert c["faster_decay"]["outcome"] == INCONCLUSIVE  # 2..32: 1.2 decades, short of the two it needs
@@ -167,3 +170,14 @@ def test_every_arena_curve_exports_per_document(arena_dir, tmp_path):
     assert merge.n_samples == 8 and merge.windows.tolist() == [2, 4, 8, 16, 32]
     main(["export", str(out), "--policy", "sink", "--mode", "online", "--out", str(tmp_path / "sink.csv")])
     assert read_csv(tmp_path / "sink.csv").samples == merge.samples
+
+
+def test_carried_summaries_join_the_arena_only_when_asked():
+    """Carried through decoding is token by token: the arena measures it with carried=True, for the
+    streaming summaries (quantized's tail is not one), and says so in its recorded configuration."""
+    online = lambda p: {spec for spec, mode, _ in p.tasks() if mode == "online"}  # noqa: E731
+    assert online(arena_protocol(presses=())) == {"sliding", "sink"}
+    carried = online(arena_protocol(presses=(), carried=True))
+    assert {"merge", "multiscale:sink=4", "kivi", "pooled"} <= carried and not any("quantized" in s for s in carried)
+    assert protocol_config(arena_protocol(presses=()))["carried"] is False
+    assert "carried" not in protocol_config(arena_protocol(presses=(), carried=True))

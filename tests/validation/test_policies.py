@@ -28,7 +28,8 @@ SETTINGS = [  # every registered kept-set policy at least once, with defaults an
 def test_the_table_covers_every_policy():
     """Kept-set policies here; summaries in test_summaries.py, presses in test_presses.py."""
     assert {spec.split(":")[0] for spec in SETTINGS} == {n for n, cls in POLICIES.items() if cls.kind == "kept"}
-    assert {n for n, cls in POLICIES.items() if cls.kind != "kept"} == {"merge", "pooled", "quantized", "kvpress"}
+    assert {n for n, cls in POLICIES.items() if cls.kind != "kept"} == {"merge", "pooled", "multiscale", "quantized", "kivi",
+                                                                          "kvpress"}
 
 
 @pytest.mark.parametrize("spec", SETTINGS)

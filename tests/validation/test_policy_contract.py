@@ -11,13 +11,15 @@ import pytest
 
 from validation.policies import POLICIES, make_policy, parse_policy
 from validation.policies.base import CachePolicy
+from validation.policies.pooling import PooledBlocks
 from validation.policies.presses import DEFAULT_PRESSES
-from validation.policies.summaries import CacheState, PooledBlocks
+from validation.policies.summaries import CacheState
 from validation.testing import check_policy, policy_checks
 
 BUILT_INS = ["sliding", "sink", "sink:n_sink=1", "random", "random:seed=7", "heavy", "h2o", "snapkv",
              "snapkv:window=4,kernel=3", "merge", "pooled", "quantized", "merge:sink=4", "pooled:sink=4,block=4",
-             "quantized:sink=2,bits=4"]
+             "quantized:sink=2,bits=4", "multiscale", "multiscale:sink=2,block=1", "kivi", "kivi:bits=4,group=8",
+             "merge:bonus=false"]
 HAS_KVPRESS = importlib.util.find_spec("kvpress") is not None
 
 
@@ -51,7 +53,8 @@ def test_the_checks_follow_the_declarations():
 def test_the_engine_checks_follow_the_declarations_too():
     names = lambda spec: [v.claim for v in check_policy(parse_policy(spec)).verdicts][-3:]  # noqa: E731
     assert names("sliding") == ["full_budget", "divergences", "methods_agree"]
-    assert names("merge")[-2:] == ["full_budget", "divergences"]
+    assert names("merge") == ["full_budget", "divergences", "methods_agree"]  # carried: batched = one at a time
+    assert names("quantized")[-2:] == ["full_budget", "divergences"]  # not streaming: evict only, one method
     assert "full_budget" not in {v.claim for v in check_policy(make_policy("sliding"), on_model=False).verdicts}
 
 

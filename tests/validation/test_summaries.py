@@ -16,12 +16,13 @@ from tests.validation.zoo import FAMILIES, zoo_model
 from validation.data.bos import Bos
 from validation.engine import Engine
 from validation.policies import make_policy, parse_policy
-from validation.policies.summaries import fake_quantize
+from validation.policies.quantizers import fake_quantize
 from validation.runs.protocol import Protocol
 from validation.testing.tiny import BOS, tiny_model
 from wzbounds.memory import KVGeometry
 
-SUMMARIES = ("merge", "pooled", "quantized", "pooled:block=3", "quantized:bits=4,group=8")
+SUMMARIES = ("merge", "pooled", "quantized", "pooled:block=3", "quantized:bits=4,group=8", "multiscale",
+             "multiscale:block=1,sink=2", "kivi:group=4", "merge:bonus=false,sink=1")
 L, N_TARGETS = 40, 3
 
 
@@ -38,9 +39,13 @@ def zoo(request):
 
 @pytest.mark.parametrize("spec", SUMMARIES)
 def test_a_budget_covering_the_prefix_gives_the_full_law(zoo, spec):
+    """In every mode the summary runs in: evict, and online (carried through decoding) when streaming."""
     _, engine, ctx = zoo
-    tv = rows_tv(engine.evict(ctx, parse_policy(spec), [L, L + 5]))
-    assert np.all(tv < 1e-6), tv
+    policy = parse_policy(spec)
+    assert policy.modes == (("evict",) if spec.startswith("quantized") else ("evict", "online"))
+    for mode in policy.modes:
+        tv = rows_tv(getattr(engine, mode)(ctx, policy, [L, L + 5]))
+        assert np.all(tv < 1e-6), (mode, tv)
 
 
 def test_multiplicity_offsets_equal_a_cache_holding_the_copies(zoo):
@@ -217,23 +222,47 @@ SMOLLM2 = KVGeometry(30, 3, 64, 4.0)  # float32: 2 * 30 * 3 * 64 * 4 = 46080 byt
     ("merge:sink=4", 255, 64, False, 64 * 46080 + 2 * 30 * 3 * 59),  # no mass for the 4 sinks
     ("pooled:sink=4", 255, 64, False, 63 * 46080),  # 4 sinks + 30 recent + 28 blocks + the query
     ("quantized:sink=4", 255, 8, False, 7 * 46080 + 90 * (8 * 48 + 1 * 512)),  # 4 sinks, 2 recent; 1 slot buys 8
+    ("kivi", 255, 64, False, 64 * 46080 + 90 * (192 * 48 + 6 * 512)),  # 192 = 32 x floor((255 - 63) / 32) quantized
+    ("kivi", 255, 8, False, 32 * 46080 + 90 * (224 * 48 + 7 * 512)),  # residual 31 (>= 7) + the query
+    ("kivi", 255, 256, False, 256 * 46080),  # the whole prefix fits
+    # 4 sinks, then S = 3 and 251 entries: 224 = 32 x floor(248 / 32) quantized, 27 residual, and the query
+    ("kivi:sink=4", 255, 8, False, (4 + 27 + 1) * 46080 + 90 * (224 * 48 + 7 * 512)),
+    # 8 recent + 7 blocks (sizes 32 16 16 8 8 4 3, test_carried's brute force) + the query
+    ("multiscale:block=4", 255, 16, False, (8 + 7 + 1) * 46080),
 ])
 def test_bytes_by_hand(spec, t, budget, bos, want):
     assert parse_policy(spec).cache_bytes(t, budget, SMOLLM2, bos) == pytest.approx(want, rel=1e-12, abs=0)
 
 
-def test_summaries_run_in_evict_mode_only():
-    protocol = Protocol(policies=("sliding", "merge"), modes=("recompute", "evict", "online"), budgets=(1, 4),
-                        prefixes=1, prefix_length=16, targets=1)
-    assert [task for task in protocol.tasks() if task[0] == "merge"] == [("merge", "evict", "preserved")]
-    with pytest.raises(ValueError, match="runs in evict mode only"):
+def test_summaries_run_in_the_modes_they_declare():
+    """Evict, and online when streaming: quantized's tail start moves every step, so it runs in evict only."""
+    protocol = Protocol(policies=("sliding", "merge", "quantized"), modes=("recompute", "evict", "online"),
+                        budgets=(1, 4), prefixes=1, prefix_length=16, targets=1)
+    assert [task for task in protocol.tasks() if task[0] != "sliding"] == [
+        ("merge", "evict", "preserved"), ("merge", "online", "preserved"), ("quantized", "evict", "preserved")]
+    with pytest.raises(ValueError, match="runs in evict and online mode only"):
         Protocol(policies=("merge",), modes=("recompute",), budgets=(1,), prefixes=1, prefix_length=16, targets=1)
     engine = Engine(tiny_model())
     ctx = engine.context(np.arange(20) % 200, 2)
-    with pytest.raises(ValueError, match="evict mode only"):
+    with pytest.raises(ValueError, match="evict and online mode only"):
         engine.recompute(ctx, make_policy("pooled"), [4], "preserved")
-    with pytest.raises(ValueError, match="static kept set"):
-        engine.online(ctx, make_policy("merge"), [4])
+    with pytest.raises(ValueError, match="not streaming"):
+        engine.online(ctx, make_policy("quantized"), [4])
+    with pytest.raises(ValueError, match="not a streaming summary"):
+        engine.carry(ctx, [make_policy("sliding")], [4])
+
+
+def test_pooled_blocks_of_one_carried_online_are_the_online_sliding_window(zoo):
+    """Carried through decoding, pooled:block=1 keeps the S most recent entries at every step: online
+    sliding, which the engine computes by an unrelated method (one forward under a band mask)."""
+    _, engine, ctx = zoo
+    budgets = [2, 5, 9, 11]
+    carried = rows_tv(engine.online(ctx, make_policy("pooled", block=1), budgets))
+    sliding = rows_tv(engine.online(ctx, make_policy("sliding"), budgets))
+    assert np.allclose(carried, sliding, atol=1e-6)
+    assert np.all(carried > 1e-4)
+    evicted = rows_tv(engine.evict(ctx, make_policy("pooled", block=1), budgets))
+    assert not np.allclose(carried, evicted, atol=1e-4)  # online entries differ from the prefill's
 
 
 def test_summaries_with_a_bos_keep_it_and_match_the_full_law():
@@ -249,7 +278,8 @@ def test_summaries_with_a_bos_keep_it_and_match_the_full_law():
         assert torch.equal(state.keys[0][..., 0, :], engine._prefill(ctx)[0][0][..., 0, :])
 
 
-@pytest.mark.parametrize("bad", ["pooled:block=0", "quantized:bits=0", "quantized:bits=17", "quantized:group=0"])
+@pytest.mark.parametrize("bad", ["pooled:block=0", "quantized:bits=0", "quantized:bits=17", "quantized:group=0",
+                                 "multiscale:block=0", "kivi:bits=0", "kivi:group=0", "merge:bonus=2"])
 def test_bad_hyperparameters_are_refused(bad):
     with pytest.raises(ValueError, match=bad.split(":")[1].split("=")[0]):
         parse_policy(bad)
@@ -263,6 +293,9 @@ def test_bad_hyperparameters_are_refused(bad):
     ("pooled", 1023, 128, False),  # 64 + 63 x 8 = 568 of 1023
     ("merge", 255, 8, False),  # reach is total by design; more slots never stop buying resolution
     ("sliding", 255, 128, False),
+    ("kivi", 255, 4, True),  # every entry kept: more memory buys precision only
+    ("multiscale", 255, 16, False),  # 8 recent + 7 blocks reaching back 87 of the 247 before them
+    ("multiscale", 255, 32, True),  # 16 recent + 15 slots of blocks reach back past 239
 ])
 def test_saturation_by_hand(spec, t, budget, want):
     assert parse_policy(spec).saturated(t, budget, SMOLLM2) is want
@@ -275,3 +308,4 @@ def test_a_summary_records_its_sinks_only_when_it_has_some():
     assert hyperparameters(parse_policy("pooled")) == {"policy": "pooled", "block": 8}
     assert hyperparameters(parse_policy("pooled:sink=4")) == {"policy": "pooled", "sink": 4, "block": 8}
     assert hyperparameters(parse_policy("merge")) == {"policy": "merge"}
+    assert hyperparameters(parse_policy("merge:bonus=false")) == {"policy": "merge", "bonus": False}

@@ -13,14 +13,16 @@ q_t comes from one of three modes:
                so this is NOT suffix-only. On full-attention models every (t, k) runs
                in one forward of the queries under a 4D mask over the prefix cache;
                one cache edit per pair is the reference.
-               Summaries (merge, pooled, quantized: validation.policies.summaries) rewrite the
-               cache cut before t and x_t runs against it; kvpress presses
-               (validation.policies.presses) compress while prefilling x_0..x_{t-1}. Both run
-               in evict mode only, one forward of x_t per (t, k).
+               Summaries (merge, pooled, multiscale, quantized, kivi:
+               validation.policies.summaries) rewrite the cache cut before t and x_t runs
+               against it; kvpress presses (validation.policies.presses) compress while
+               prefilling x_0..x_{t-1}. Both run one forward of x_t per (t, k).
     online     token-by-token decoding from position 0, evicting after every step
                (StreamingLLM style), for policies with a static kept set; on
                full-attention models one forward under the mask whose row j is the
-               kept set at step j; the token-by-token decoder is the reference.
+               kept set at step j; the token-by-token decoder is the reference. Streaming
+               summaries are carried through decoding (validation.engine.carried): every
+               entry computed against the summary of the entries before it.
 
 Recompute has two engines. The naive one runs one forward per (t, k). The
 anchored one serves every policy whose kept set is a fixed head H (empty,

@@ -43,8 +43,9 @@ class Forward:
         ids, pos: (B, q) tokens and position ids; allowed: bool (B, q, n) over the keys, which
         are the `cache` entries (at positions key_pos, (B, n - q) or (n - q,)) followed by the
         queries themselves; the sliding-window rule is added per layer type from the positions.
-        log_mass (n_layers, n_kv_heads, n - q): the log multiplicity of each cache entry, added to
-        every attention logit to it, layer by layer and head by head (see `_mass_hooks`)."""
+        log_mass (n_layers, n_kv_heads, n - q), or (B, n_layers, n_kv_heads, n - q) per row: the log
+        multiplicity of each cache entry, added to every attention logit to it, layer by layer and
+        head by head (see `_mass_hooks`)."""
         torch = _torch()
         keys = pos if key_pos is None else torch.cat([key_pos.expand(pos.shape[0], -1), pos], dim=-1)
         mask = self.layout.masks(allowed, pos, keys, self.dtype)
@@ -64,23 +65,24 @@ class Forward:
         query attention) and 0 on the queries' own columns. With mass m, exp(logit + log m) = m
         exp(logit): the entry weighs what m identical entries weigh."""
         torch = _torch()
+        rows = log_mass if log_mass.dim() == 4 else log_mass[None]
 
         def hook(module, args, kwargs):
             mask = kwargs.get("attention_mask")
             if mask is None:
                 raise ValueError(f"model {self.lm.name!r} passes its attention mask positionally: entries with "
                                  "multiplicities (merge, pooled) cannot run on it")
-            layer = log_mass[module.layer_idx].to(mask.dtype)
-            layer = layer.repeat_interleave(getattr(module, "num_key_value_groups", 1), dim=0)
-            pad = torch.zeros(layer.shape[0], n_queries, dtype=layer.dtype, device=layer.device)
-            kwargs["attention_mask"] = mask + torch.cat([layer, pad], dim=-1)[None, :, None, :]
+            layer = rows[:, module.layer_idx].to(mask.dtype)  # (rows, KV heads, entries)
+            layer = layer.repeat_interleave(getattr(module, "num_key_value_groups", 1), dim=1)
+            pad = torch.zeros(*layer.shape[:2], n_queries, dtype=layer.dtype, device=layer.device)
+            kwargs["attention_mask"] = mask + torch.cat([layer, pad], dim=-1)[:, :, None, :]
             return args, kwargs
 
         modules = [m for m in self.model.modules()
                    if type(m).__name__.endswith("Attention") and isinstance(getattr(m, "layer_idx", None), int)]
-        if len(modules) != log_mass.shape[0]:
+        if len(modules) != rows.shape[1]:
             raise ValueError(f"model {self.lm.name!r}: found {len(modules)} attention modules with a layer index "
-                             f"for {log_mass.shape[0]} layers: entries with multiplicities cannot run on it")
+                             f"for {rows.shape[1]} layers: entries with multiplicities cannot run on it")
         return [m.register_forward_pre_hook(hook, with_kwargs=True) for m in modules]
 
     def _rows_per_batch(self, length: int, keep: int) -> int:

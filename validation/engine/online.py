@@ -2,7 +2,8 @@
 
 StreamingLLM style, for policies with a static kept set; on full-attention models
 one forward under the mask whose row j is the kept set at step j; the token-by-token
-decoder is the reference.
+decoder is the reference. Streaming summaries are carried through decoding
+(validation.engine.carried).
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from validation.engine.forward import Forward
+from validation.engine.carried import CarriedSummaries
 from validation.engine.laws import PrefixContext, _torch
 
 if TYPE_CHECKING:
     from validation.policies.base import CachePolicy
 
 
-class OnlineMode(Forward):
+class OnlineMode(CarriedSummaries):
     """online(ctx, policy, budgets, method)"""
 
     def online(self, ctx: PrefixContext, policy: CachePolicy, budgets: Sequence[int], method: str = "auto") -> list[dict]:
@@ -29,7 +30,15 @@ class OnlineMode(Forward):
 
         method "masked" (and "auto"): one forward per batch of budgets under the mask whose row
         j is the kept set at step j (see `_online_masked`); "tokens": the token-by-token decoder
-        with cache eviction, the reference."""
+        with cache eviction, the reference. Streaming summaries are carried through decoding
+        (`CarriedSummaries.carry`, methods "batched" and "tokens")."""
+        if policy.kind == "summary" and "online" in policy.modes:
+            if method not in ("auto", "batched", "tokens"):
+                raise ValueError(f"method must be 'auto', 'batched' or 'tokens' for a summary; got {method!r}")
+            return self.carry(ctx, [policy], budgets, method)[0]
+        if policy.kind == "summary":
+            raise ValueError(f"summary {policy.name!r} cannot be carried through decoding (it is not streaming: "
+                             "see validation.policies.summaries); it runs in evict mode")
         if not policy.static_online:
             raise ValueError(f"online mode runs policies with a static kept set (sliding, sink), not {policy.name!r}")
         if method in ("auto", "masked"):

@@ -34,7 +34,8 @@ class RecomputeMode(Forward):
         if positions not in POSITIONS:
             raise ValueError(f"positions must be one of {POSITIONS}; got {positions!r}")
         if "recompute" not in policy.modes:
-            raise ValueError(f"policy {policy.name!r} rewrites the cache: it runs in evict mode only")
+            raise ValueError(f"policy {policy.name!r} rewrites the cache: it runs in {' and '.join(policy.modes)} "
+                             "mode only, never on the kept tokens alone")
         kept = self.kept_sets(ctx, policy, budgets)
         head = self.anchored_head(ctx, policy)
         if method == "auto":

@@ -9,8 +9,9 @@ never its class or name:
 
     kind            "kept": it chooses which entries stay (`CachePolicy.keep`), runs in
                     every mode; "summary": it rewrites the prefix cache (merging, pooling,
-                    quantizing; validation.policies.summaries), evict mode only; "press": a kvpress
-                    press compressing the cache at prefill (validation.policies.presses), evict mode only
+                    quantizing; validation.policies.summaries), evict mode, and online mode
+                    (carried through decoding) when `streaming`; "press": a kvpress press
+                    compressing the cache at prefill (validation.policies.presses), evict mode only
     suffix_only     its kept set is the last min(budget, t + 1) positions: the suffix-only
                     window, the reference every claim and the arena compare against
     sinks           how many first positions it always keeps (attention sinks) when the

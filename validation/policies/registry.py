@@ -15,13 +15,15 @@ from typing import Any
 
 from validation.policies.base import CachePolicy, Policy, typed_value
 from validation.policies.kept import H2O, HeavyHitter, RandomK, SinkRecent, SlidingWindow, SnapKV
+from validation.policies.pooling import MultiScale, PooledBlocks
 from validation.policies.presses import KvPress
-from validation.policies.summaries import CacheSummary, MergeOnEvict, PooledBlocks, QuantizedTail
+from validation.policies.quantizers import Kivi, QuantizedTail
+from validation.policies.summaries import CacheSummary, MergeOnEvict
 from wzbounds.registry import build
 
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls for cls in (SlidingWindow, SinkRecent, RandomK, HeavyHitter, H2O, SnapKV,
-                              MergeOnEvict, PooledBlocks, QuantizedTail, KvPress)
+                              MergeOnEvict, PooledBlocks, MultiScale, QuantizedTail, Kivi, KvPress)
 }
 
 

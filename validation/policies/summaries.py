@@ -2,27 +2,25 @@
 
 A summary spends a budget of k entries' worth of memory (the query's own entry
 included, as for every policy) on the prefix cache x_0..x_{t-1}; the query x_t
-then runs against the rewritten cache (evict mode: the entries were computed
-with the whole prefix present, as in kvpress). With S = k - 1 slots for the
-cache and c text entries before the query:
+then runs against the rewritten cache. In evict mode the entries were computed
+with the whole prefix present (as in kvpress); in online mode (a streaming
+summary) the summary is carried through decoding: every entry is computed against
+the summary of the entries before it (validation.engine.online). With S = k - 1
+slots for the cache and c text entries before the query:
 
-    merge       merge-on-evict. The cache is a window of the S most recent entries; when
-                an entry leaves it, its value is merged into the kept entry whose key is
-                most similar (cosine, per layer and KV head): v <- (m v + m' v') / (m + m'),
-                masses added. Every evicted entry ends in some kept entry, so the S slots
-                summarise the whole past. Memory: k entries and an int16 mass per entry,
-                head and layer.
-    pooled      pooled blocks (compressive memory). The S - floor(S/2) most recent entries
-                stay; older entries are mean-pooled (keys and values) in blocks of `block`
-                consecutive positions, aligned from the first text position, and the
-                floor(S/2) most recent blocks are kept, one entry each (older ones dropped).
-                Memory: k entries; a block's mass is its size, implied by its positions.
-    quantized   a quantized tail (KIVI style). The S - floor(S/2) most recent entries stay
-                in the model's precision; the floor(S/2) remaining slots' bytes are spent on
-                the entries before them at `bits` bits: keys quantized per channel over
-                groups of `group` tokens, values per token over groups of `group` channels,
-                each group with a scale and a minimum in the model's precision. Older
-                entries are dropped. Memory: what those codes and parameters take.
+    merge       merge-on-evict (this module). The cache is a window of the S most recent
+                entries; when an entry leaves it, its value is merged into the kept entry
+                whose key is most similar (cosine, per layer and KV head):
+                v <- (m v + m' v') / (m + m'), masses added. Every evicted entry ends in
+                some kept entry, so the S slots summarise the whole past. `bonus` (default
+                true): a merged entry attends with + log m (below); without it, as one entry.
+                Memory: k entries and an int16 mass per entry, head and layer.
+    pooled      pooled blocks of a fixed size (validation.policies.pooling).
+    multiscale  pooled blocks that grow with age, an exponential histogram (.pooling).
+    quantized   a quantized tail of the entries before the window, older ones dropped
+                (validation.policies.quantizers).
+    kivi        every entry before a full-precision residual window quantized, as in KIVI
+                (.quantizers).
 
 Multiplicities: a merged or pooled entry of mass m stands for m entries; the
 attention logit of each query to it gets + log m (validation.engine adds it
@@ -34,9 +32,17 @@ the model has one, stays untouched at position 0, outside the budget; with
 untouched too, inside the budget, as sink+recent keeps them, and the summary
 spends the slots left (S - n) on the entries after them.
 
-Each summary's memory grows with k alone, never with the context, so distortion
-against bytes has the exponent of the policy, not of a context-sized offset
-(see docs/arena.md).
+Streaming (`CacheSummary.streaming`): the summary of entries 0..c is computed from
+the summary of entries 0..c-1 and entry c alone, so a decoder can carry it and update
+it in place; only streaming summaries run online. merge (an entry's merge target is
+decided when it leaves the window, among keys that never change afterwards), pooled
+and multiscale (blocks only ever grow by the entry leaving the window, or merge with
+each other, or are dropped) and kivi (a key group is quantized once, when complete)
+are; quantized is not (its groups start where its tail starts, one step later each step).
+
+Each summary's memory grows with k alone, never with the context (kivi excepted: it
+keeps every entry), so distortion against bytes has the exponent of the policy, not
+of a context-sized offset (see docs/arena.md).
 """
 
 from __future__ import annotations
@@ -79,10 +85,16 @@ class CacheSummary(Policy):
 
     sink: int = 0
     kind: ClassVar[str] = "summary"
+    streaming: ClassVar[bool] = True
     recorded_when_set: ClassVar[tuple[str, ...]] = ("sink",)  # results before sinks existed resume
 
     def __post_init__(self) -> None:
         whole(self, "sink", 0)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """Evict mode, and online mode (carried through decoding) when the summary is streaming."""
+        return ("evict", "online") if self.streaming else ("evict",)
 
     @property
     def sinks(self) -> int:
@@ -100,28 +112,36 @@ class CacheSummary(Policy):
         ((keys, values) per layer, (1, H, n, D), n > t - 1; entries from t on are ignored)."""
         import torch
 
-        if budget < 1:
-            raise ValueError(f"budget must be >= 1; got {budget}")
-        if t < 1 or t - int(bos) < 0 or layers[0][0].shape[-2] < t:
-            raise ValueError(f"position {t} is outside the prefix cache of {layers[0][0].shape[-2]} entries")
-        head, slots, c = self.split(t, budget, bos)
-        s0 = int(bos) + head  # the BOS and the sinks, untouched
-        if slots >= c:  # the whole prefix fits: the cache itself
-            return CacheState(tuple(k[..., :t, :] for k, _ in layers), tuple(v[..., :t, :] for _, v in layers),
-                              None, torch.arange(t, device=layers[0][0].device))
         if len({(k.shape[1], k.shape[3]) for k, _ in layers}) != 1:
             raise ValueError("summaries need every layer's cache in one shape (KV heads, head dim)")
-        keys = torch.stack([k[0, :, s0:t] for k, _ in layers])
-        values = torch.stack([v[0, :, s0:t] for _, v in layers])
+        n = layers[0][0].shape[-2]
+        keys = torch.stack([k[0, :, : min(t, n)] for k, _ in layers])
+        values = torch.stack([v[0, :, : min(t, n)] for _, v in layers])
+        return self.summarise_stacked(keys, values, t, budget, bos)
+
+    def summarise_stacked(self, keys, values, t: int, budget: int, bos: bool = False) -> CacheState:
+        """`summarise` from the prefix cache stacked over layers: keys and values (n_layers, H, n, D),
+        n >= t (entries from t on are ignored)."""
+        import torch
+
+        if budget < 1:
+            raise ValueError(f"budget must be >= 1; got {budget}")
+        if t < 1 or t - int(bos) < 0 or keys.shape[-2] < t:
+            raise ValueError(f"position {t} is outside the prefix cache of {keys.shape[-2]} entries")
+        head, slots, c = self.split(t, budget, bos)
+        s0 = int(bos) + head  # the BOS and the sinks, untouched
         L, H = keys.shape[:2]
-        K, V, mass, pos = self._rewrite(keys.flatten(0, 1), values.flatten(0, 1), slots, s0)
+        if slots >= c:  # the whole prefix fits: the cache itself
+            return CacheState(tuple(keys[i, :, :t][None] for i in range(L)),
+                              tuple(values[i, :, :t][None] for i in range(L)), None, torch.arange(t, device=keys.device))
+        K, V, mass, pos = self._rewrite(keys[:, :, s0:t].flatten(0, 1), values[:, :, s0:t].flatten(0, 1), slots, s0)
         K, V = K.unflatten(0, (L, H)), V.unflatten(0, (L, H))
-        out_k = tuple(torch.cat([k[:, :, :s0], K[i][None]], dim=2) for i, (k, _) in enumerate(layers))
-        out_v = tuple(torch.cat([v[:, :, :s0], V[i][None]], dim=2) for i, (_, v) in enumerate(layers))
+        out_k = tuple(torch.cat([keys[i, :, :s0], K[i]], dim=1)[None] for i in range(L))
+        out_v = tuple(torch.cat([values[i, :, :s0], V[i]], dim=1)[None] for i in range(L))
         log_mass = None
         if mass is not None:
-            head = torch.ones(L * H, s0, dtype=mass.dtype, device=mass.device)
-            log_mass = torch.cat([head, mass], dim=1).log().unflatten(0, (L, H))
+            ones = torch.ones(L * H, s0, dtype=mass.dtype, device=mass.device)
+            log_mass = torch.cat([ones, mass], dim=1).log().unflatten(0, (L, H))
         positions = torch.cat([torch.arange(s0, device=pos.device), pos])
         return CacheState(out_k, out_v, log_mass, positions)
 
@@ -133,9 +153,19 @@ class CacheSummary(Policy):
 
 @dataclass(frozen=True)
 class MergeOnEvict(CacheSummary):
-    """Merge-on-evict: a window of S entries; each evicted value merged into its most similar kept key."""
+    """Merge-on-evict: a window of S entries; each evicted value merged into its most similar kept key.
 
+    bonus: a merged entry of mass m attends with + log m (as m copies); without it, as one entry
+    (its value still the mean of what it absorbed)."""
+
+    bonus: bool = True
     name: ClassVar[str] = "merge"
+    recorded_when_set: ClassVar[tuple[str, ...]] = ("sink", "bonus")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.bonus, bool):
+            raise ValueError(f"merge: bonus must be true or false; got {self.bonus!r}")
 
     def _rewrite(self, K, V, slots, s0):
         import torch
@@ -144,14 +174,14 @@ class MergeOnEvict(CacheSummary):
         r = slots
         positions = torch.arange(s0 + c - r, s0 + c, device=K.device)
         if r == 0:
-            empty = K[:, :0]
-            return empty, V[:, :0], torch.ones(G, 0, dtype=V.dtype, device=V.device), positions
+            return K[:, :0], V[:, :0], None, positions
         parent = merge_targets(K, r)
         root = roots(parent)
-        counts = torch.zeros(G, c, dtype=V.dtype, device=V.device).scatter_add_(1, root, torch.ones_like(root, dtype=V.dtype))
+        ones = torch.ones_like(root, dtype=V.dtype)
+        counts = torch.zeros(G, c, dtype=V.dtype, device=V.device).scatter_add_(1, root, ones)
         sums = torch.zeros_like(V).scatter_add_(1, root[..., None].expand(-1, -1, V.shape[-1]), V)
         kept = slice(c - r, c)
-        return K[:, kept], sums[:, kept] / counts[:, kept, None], counts[:, kept], positions
+        return K[:, kept], sums[:, kept] / counts[:, kept, None], counts[:, kept] if self.bonus else None, positions
 
     def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
         """The kept entries (as for a kept set) plus, once entries are merged, an int16 mass per
@@ -191,128 +221,3 @@ def roots(parent):
         if bool((nxt == root).all()):
             return root
         root = nxt
-
-
-@dataclass(frozen=True)
-class PooledBlocks(CacheSummary):
-    """A recent window plus mean-pooled blocks of the entries before it (compressive memory)."""
-
-    block: int = 8
-    name: ClassVar[str] = "pooled"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        whole(self, "block", 1)
-
-    def blocks(self, c: int, slots: int) -> list[tuple[int, int]]:
-        """The pooled blocks, oldest first, as [start, end) text indices: the floor(S/2) most recent
-        blocks of `block` positions (aligned from the first text position) before the window."""
-        old_end = c - (slots - slots // 2)
-        if old_end <= 0 or slots // 2 == 0:
-            return []
-        last = (old_end - 1) // self.block
-        first = max(0, last - slots // 2 + 1)
-        return [(b * self.block, min((b + 1) * self.block, old_end)) for b in range(first, last + 1)]
-
-    def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:
-        """True when the blocks reach back to the first text position after the sinks: more memory
-        then buys precision (more recent entries unpooled), no longer reach."""
-        _, slots, c = self.split(t, budget, bos)
-        spans = self.blocks(c, slots)
-        return slots >= c or (bool(spans) and spans[0][0] == 0)
-
-    def _rewrite(self, K, V, slots, s0):
-        import torch
-
-        G, c, _ = K.shape
-        r = slots - slots // 2
-        spans = self.blocks(c, slots)
-        pooled_k = [K[:, a:b].mean(1) for a, b in spans]
-        pooled_v = [V[:, a:b].mean(1) for a, b in spans]
-        Kn = torch.cat([torch.stack(pooled_k, 1), K[:, c - r :]], 1) if spans else K[:, c - r :]
-        Vn = torch.cat([torch.stack(pooled_v, 1), V[:, c - r :]], 1) if spans else V[:, c - r :]
-        mass = torch.tensor([b - a for a, b in spans] + [1] * r, dtype=V.dtype, device=V.device).expand(G, -1)
-        positions = torch.tensor([s0 + b - 1 for _, b in spans] + list(range(s0 + c - r, s0 + c)), device=K.device)
-        return Kn, Vn, mass, positions
-
-    def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
-        """The sinks, the recent entries, the pooled blocks, the query and the BOS, at full precision each."""
-        head, slots, c = self.split(t, budget, bos)
-        if slots >= c:
-            return super().cache_bytes(t, budget, kv, bos)
-        entries = head + (slots - slots // 2) + len(self.blocks(c, slots)) + 1 + int(bos)
-        return float(kv.cache_bytes(entries))
-
-
-@dataclass(frozen=True)
-class QuantizedTail(CacheSummary):
-    """A recent window at full precision and, before it, entries at `bits` bits (KIVI style)."""
-
-    bits: int = 2
-    group: int = 32
-    name: ClassVar[str] = "quantized"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        whole(self, "bits", 1)
-        whole(self, "group", 1)
-        if self.bits > 16:
-            raise ValueError(f"quantized: bits must be at most 16; got {self.bits}")
-
-    def quantized_entry_bytes(self, head_dim: int, bytes_per_element: float) -> float:
-        """Bytes per quantized token, per KV head and layer, amortized: 2 D bits / 8 of codes, a
-        scale and a minimum per value group of the token, and per key channel over `group` tokens."""
-        e = bytes_per_element
-        return 2 * head_dim * self.bits / 8 + 2 * e * math.ceil(head_dim / self.group) + 2 * e * head_dim / self.group
-
-    def tail(self, c: int, slots: int, head_dim: int, bytes_per_element: float) -> int:
-        """How many entries before the window the floor(S/2) slots' bytes buy at `bits` bits."""
-        full = 2 * head_dim * bytes_per_element
-        buys = int(math.floor((slots // 2) * full / self.quantized_entry_bytes(head_dim, bytes_per_element) + 1e-9))
-        return min(buys, c - (slots - slots // 2))
-
-    def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:
-        """True when the quantized tail reaches back to the first text position after the sinks: more
-        memory then buys precision (more recent entries at full precision), no longer reach."""
-        _, slots, c = self.split(t, budget, bos)
-        return slots >= c or (slots - slots // 2) + self.tail(c, slots, kv.head_dim, kv.bytes_per_element) >= c
-
-    def _rewrite(self, K, V, slots, s0):
-        import torch
-
-        G, c, D = K.shape
-        r = slots - slots // 2
-        T = self.tail(c, slots, D, K.element_size())
-        lo = c - r - T
-        Kq = torch.cat([fake_quantize(chunk, self.bits, dim=1) for chunk in K[:, lo : c - r].split(self.group, 1)], 1) \
-            if T else K[:, :0]
-        Vq = torch.cat([fake_quantize(chunk, self.bits, dim=2) for chunk in V[:, lo : c - r].split(self.group, 2)], 2) \
-            if T else V[:, :0]
-        positions = torch.arange(s0 + lo, s0 + c, device=K.device)
-        return torch.cat([Kq, K[:, c - r :]], 1), torch.cat([Vq, V[:, c - r :]], 1), None, positions
-
-    def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
-        """Full-precision entries (sinks, window, query, BOS) plus the tail's codes and parameters:
-        T (2 D bits/8 + 2 e ceil(D/group)) + ceil(T/group) 2 e D per KV head and layer."""
-        head, slots, c = self.split(t, budget, bos)
-        if slots >= c:
-            return super().cache_bytes(t, budget, kv, bos)
-        e, D = kv.bytes_per_element, kv.head_dim
-        T = self.tail(c, slots, D, e)
-        full = kv.cache_bytes(head + (slots - slots // 2) + 1 + int(bos))
-        per_head = T * (2 * D * self.bits / 8 + 2 * e * math.ceil(D / self.group)) + math.ceil(T / self.group) * 2 * e * D
-        return float(full + per_head * kv.n_layers * kv.n_kv_heads)
-
-
-def fake_quantize(x, bits: int, dim: int):
-    """Round x to 2^bits levels between its min and max along `dim` (asymmetric, round to
-    nearest) and map back: the values an n-bit code with a scale and a minimum stores."""
-    import torch
-
-    lo = x.amin(dim=dim, keepdim=True)
-    hi = x.amax(dim=dim, keepdim=True)
-    levels = 2**bits - 1
-    scale = (hi - lo) / levels
-    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
-    codes = ((x - lo) / safe).round_().clamp_(0, levels)
-    return torch.where(scale > 0, lo + codes * scale, x)

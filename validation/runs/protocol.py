@@ -54,6 +54,7 @@ class Protocol:
     dtype: str = "float32"
     bos: Bos | str = "auto"  # a Bos, or its rule: auto, always, never (the token is resolved by `run`)
     reindex: tuple[str, ...] | None = None  # the policies measured re-indexed too (None: every policy)
+    carried: bool = True  # streaming summaries measured online too, carried through decoding (token by token)
 
     def __post_init__(self) -> None:
         if not self.policies:
@@ -72,6 +73,8 @@ class Protocol:
             if not set(modes) & set(self.modes):
                 raise ValueError(f"policy {spec!r} runs in {' and '.join(modes)} mode only; "
                                  f"the protocol measures {', '.join(self.modes)}")
+        if not isinstance(self.carried, bool):
+            raise ValueError(f"carried must be true or false; got {self.carried!r}")
         for name in ("prefixes", "targets", "target_spacing", "prefix_length", "seed"):
             value = getattr(self, name)
             low = 0 if name == "seed" else 1
@@ -93,8 +96,9 @@ class Protocol:
         """(policy, mode, positions) combinations that make sense."""
         out = []
         for spec in self.policies:
+            policy = self.policy(spec)
             for mode in self.modes:
-                if mode not in self.policy(spec).modes:
+                if mode not in policy.modes or (mode == "online" and policy.kind == "summary" and not self.carried):
                     continue
                 for positions in self.positions if mode == "recompute" else ("preserved",):
                     if positions == "reindexed" and self.reindex is not None and spec not in self.reindex:
@@ -143,6 +147,8 @@ def protocol_config(protocol: Protocol) -> dict:
     config = {**asdict(protocol), "bos": protocol.bos.rule, "hyperparameters": protocol.hyperparameters()}
     if protocol.target_spacing == 1:  # consecutive targets: recorded as before spacing existed (folders resume)
         del config["target_spacing"]
+    if protocol.carried:  # recorded only when summaries are left out of online mode
+        del config["carried"]
     return config
 
 
@@ -225,8 +231,20 @@ def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, 
             bar.update(len(lost))
     if ctx is None:
         return failures
+    base = {"doc": prefix.doc_id, "prefix_start": prefix.start}
+    carried = [c for c in combos if c[1] == "online" and protocol.policy(c[0]).kind == "summary"]
+    if carried:  # every summary carried through decoding in one decode (validation.engine.carried)
+        try:
+            tables = engine.carry(ctx, [protocol.policy(c[0]) for c in carried], protocol.budgets)
+        except Exception as exc:  # noqa: BLE001 - one line per failure; the other tasks still run
+            failures.update(_failed(lm, protocol.domain, prefix, carried, exc))
+        else:
+            for (spec, mode, positions), rows in zip(carried, tables):
+                row = {**base, "policy": spec, "mode": mode, "positions": positions}
+                store.write(_key(prefix, (spec, mode, positions)), [{**row, **r} for r in rows])
+        bar.update(len(carried))
     for spec, mode, positions in combos:
-        if _key(prefix, (spec, mode, positions)) in failures:
+        if _key(prefix, (spec, mode, positions)) in failures or (spec, mode, positions) in carried:
             continue
         try:
             policy = protocol.policy(spec)
@@ -239,9 +257,8 @@ def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, 
         except Exception as exc:  # noqa: BLE001 - one line per failure; the other tasks still run
             failures.update(_failed(lm, protocol.domain, prefix, [(spec, mode, positions)], exc))
         else:
-            base = {"doc": prefix.doc_id, "prefix_start": prefix.start, "policy": spec, "mode": mode,
-                    "positions": positions}
-            store.write(_key(prefix, (spec, mode, positions)), [{**base, **r} for r in rows])
+            row = {**base, "policy": spec, "mode": mode, "positions": positions}
+            store.write(_key(prefix, (spec, mode, positions)), [{**row, **r} for r in rows])
         bar.update(1)
     return failures
 

@@ -23,7 +23,9 @@ For kept-set policies (kind "kept"), on steps t in `steps` and every budget:
     static_online    (declared) the kept set is a function of (t, budget) alone and never
                      re-admits a position it evicted at an earlier step
     modes            the modes follow the kind: kept sets run recompute and evict, online
-                     exactly when static_online; summaries and presses run evict only
+                     exactly when static_online; summaries run evict, and online exactly when
+                     `streaming` (each built-in's streaming is tested against a step-by-step
+                     simulation in tests/validation/test_summaries.py); presses run evict only
 For summaries and presses (kinds "summary", "press"):
     modes            as above
     cache_bytes      positive, and non-decreasing in the budget
@@ -183,10 +185,12 @@ def check_static_online(policy: CachePolicy, steps=STEPS, seed: int = 0) -> Verd
 def check_modes(policy: Policy) -> Verdict:
     if policy.kind == "kept":
         want = ("recompute", "evict", "online") if policy.static_online else ("recompute", "evict")
+    elif policy.kind == "summary":
+        want = ("evict", "online") if policy.streaming else ("evict",)
     else:
         want = ("evict",)
     return from_bool("modes", tuple(policy.modes) == want, f"{policy.name} ({policy.kind}): modes "
-                     f"{tuple(policy.modes)}, declared kind and static_online give {want}")
+                     f"{tuple(policy.modes)}, declared kind, static_online and streaming give {want}")
 
 
 def check_cache_bytes(policy: Policy, t: int = 511, kv: KVGeometry = GEOMETRY) -> Verdict:

@@ -6,7 +6,8 @@
     divergences     at small budgets the divergences are numbers: TV in [0, 1], KL_mu >= 0
     methods_agree   the engine's fast methods equal its references, to 1e-5 in TV: recompute
                     anchored = naive (a declared anchored head), evict masked = pairs (kept
-                    sets), online masked = token by token (static_online), press replay =
+                    sets), online masked = token by token (static_online), summaries
+                    carried online batched = one at a time (streaming), press replay =
                     prefill under the press (presses)
 
 Each a `Verdict`; a ValueError on the way fails the check it happened in. Needs torch and
@@ -90,6 +91,8 @@ def _pairs(policy: Policy) -> Iterator[tuple[str, str, str]]:
     """(mode, fast method, reference method) the policy's declarations call for."""
     if policy.kind == "press":
         yield "evict", "replay", "prefill"
+    elif policy.kind == "summary" and "online" in policy.modes:
+        yield "online", "batched", "tokens"
     elif policy.kind == "kept":
         if policy.anchored_head() is not None:
             yield "recompute", "anchored", "naive"
