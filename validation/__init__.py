@@ -11,7 +11,7 @@ The public API, in the order a measurement uses it:
     curves(table, policy, mode)        wzbounds.curves.Curves, for wzbounds' fits and checks
     CachePolicy, register_policy       write a policy of your own and run it by name
     check_policy(policy)               the contract it must keep, checked from what it declares
-    CacheSummary                       ... or a summary that rewrites the cache (merge, pooled, quantized)
+    CacheSummary                       ... or a summary that rewrites the cache (merge, pooled, multiscale, ...)
     KvPress                            a kvpress press as a policy ("kvpress:SnapKVPress"; wzbounds[kvpress])
     make_policy, parse_policy          a registered policy from its name and hyperparameters
 

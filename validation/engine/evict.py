@@ -3,7 +3,7 @@
 The policy's entries are kept and x_t runs against them. Kept entries were computed
 with the evicted tokens present, so this is NOT suffix-only. On full-attention models
 every (t, k) runs in one forward of the queries under a 4D mask over the prefix cache;
-one cache edit per pair is the reference. Summaries (merge, pooled, quantized:
+one cache edit per pair is the reference. Summaries (merge, pooled, multiscale, quantized, kivi:
 validation.policies.summaries) rewrite the cache cut before t and x_t runs against it;
 kvpress presses compress while prefilling x_0..x_{t-1} (validation.engine.press).
 """

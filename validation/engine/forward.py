@@ -71,7 +71,7 @@ class Forward:
             mask = kwargs.get("attention_mask")
             if mask is None:
                 raise ValueError(f"model {self.lm.name!r} passes its attention mask positionally: entries with "
-                                 "multiplicities (merge, pooled) cannot run on it")
+                                 "multiplicities (merge, pooled, multiscale) cannot run on it")
             layer = rows[:, module.layer_idx].to(mask.dtype)  # (rows, KV heads, entries)
             layer = layer.repeat_interleave(getattr(module, "num_key_value_groups", 1), dim=1)
             pad = torch.zeros(*layer.shape[:2], n_queries, dtype=layer.dtype, device=layer.device)

@@ -16,11 +16,12 @@ computes from the full-context forward.
     snapkv        an observation window + top keys by its attention,
                   max-pooled over neighbours                              not suffix-only
 
-Beside these kept-set policies (kind "kept", every mode), two kinds run in
-evict mode only (validation.policies.base lists the declarations):
+Beside these kept-set policies (kind "kept", every mode), two kinds rewrite the
+cache (validation.policies.base lists the declarations):
 
-    merge, pooled, quantized    summaries that rewrite the cache (validation.policies.summaries)
-    kvpress:<Press>,key=value   any kvpress press (validation.policies.presses)
+    merge, pooled, multiscale,  summaries (validation.policies.summaries): evict mode, and
+    quantized, kivi             online, carried through decoding, when streaming
+    kvpress:<Press>,key=value   any kvpress press (validation.policies.presses): evict mode only
 """
 
 from __future__ import annotations
