@@ -36,7 +36,8 @@ ENGINE_TESTS=(tests/validation/test_zoo.py tests/validation/test_measure.py test
               tests/validation/test_bos.py tests/validation/test_summaries.py tests/validation/test_presses.py
               tests/validation/test_tokenizer.py tests/validation/test_user_gguf.py tests/validation/test_offline.py
               tests/validation/test_writers.py tests/validation/test_help_examples.py
-              tests/validation/test_policy_contract.py tests/validation/test_spaced_targets.py)
+              tests/validation/test_policy_contract.py tests/validation/test_spaced_targets.py
+              tests/validation/test_carried.py)
 PYTHON="${WZ_PYTHON:-python3}"
 PIP_VERSION=26.3
 

@@ -36,11 +36,17 @@ rule with fewer than 8 documents, and faster_decay when P's compressed past cove
 whole prefix at a budget of the fit range (`Policy.saturated`: its curve there measures
 precision, not reach). Propagating policies are judged; presses are compared, not judged.
 
+The leaderboard's main table ranks every press, summary and kept set at the compression
+ratios kvpress users run, 25, 50, 75 and 90% of the prefix (`ratio_budgets`, a second part
+on the same documents), with the metrics llama.cpp's --kl-divergence reports beside TV and
+KL_mu: mean and p99 KL divergence, same-top-token rate, and the perplexity ratio on the
+actual next tokens; the arena's budgets (a few entries: the extreme regime) are the second.
+
 Outputs in OUT/: leaderboard.md, leaderboard.csv, leaderboard.png (every policy at
-every budget: mean TV and KL_mu with intervals, p90 and p99 of TV, bytes),
-arena.md, arena.png (distortion against bytes, the empirical frontier, the
-verdicts, the synthetic sources whose answer is known), arena.json (everything),
-and OUT/measure/<domain>/ (the resumable measurements).
+every budget of both parts: mean TV and KL_mu with intervals, p90 and p99 of TV, the
+llama.cpp metrics, bytes), arena.md, arena.png (distortion against bytes, the empirical
+frontier, the verdicts, the synthetic sources whose answer is known), arena.json
+(everything), and OUT/measure/<domain>/arena/ and .../ratios/ (the resumable measurements).
 """
 
 from __future__ import annotations
@@ -62,6 +68,24 @@ DOMAINS = ("natural", "code")
 BUDGETS = (4, 8, 16, 32, 64)  # at 512 tokens: no summary's compressed past reaches the prefix's start
 SUMMARIES = ("merge", "merge:bonus=false", "pooled", "multiscale", "quantized", "kivi")
 SINKS = 4  # each summary is run again with this many first entries kept whole (sink control)
+RATIOS = (0.25, 0.5, 0.75, 0.9)  # the compression ratios kvpress users run: the leaderboard's main table
+
+
+def ratio_budgets(prefix_length: int) -> tuple[int, ...]:
+    """The budgets that compress the c = prefix_length - 1 text entries before the last query by each
+    of RATIOS: 1 + round((1 - r) c) (the query's own entry included, as every budget)."""
+    c = int(prefix_length) - 1
+    return tuple(sorted({1 + round((1 - r) * c) for r in RATIOS}))
+
+
+def ratios_protocol(arena: Protocol) -> Protocol:
+    """The leaderboard at RATIOS: the reference, sink+recent, the summaries (without sinks) and the presses
+    of the arena's protocol at `ratio_budgets`, on the same documents."""
+    from dataclasses import replace
+
+    keep = ("sliding", "sink", *SUMMARIES)
+    specs = tuple(p for p in arena.policies if p in keep or p.startswith("kvpress:"))
+    return replace(arena, policies=specs, budgets=ratio_budgets(arena.prefix_length))
 
 
 def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes: int = 24, prefix_length: int = 512,
@@ -84,8 +108,8 @@ def preflight(out: str | Path, *, model: str = "default", domains=DOMAINS, press
     from validation.runs.preflight import check_run
 
     check_run(model=model, domains=domains, n_boot=n_boot, check_model_spec=check_model)
-    arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length, budgets=budgets,
-                   dtype=dtype, bos=bos, carried=carried)
+    ratios_protocol(arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length,
+                                   budgets=budgets, dtype=dtype, bos=bos, carried=carried))
     return check_out(out)
 
 
@@ -105,11 +129,14 @@ def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=D
     lm = lm or load_model(model, device=device, dtype=dtype)
     protocol = arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length,
                               budgets=budgets, dtype=lm.dtype, bos=bos, carried=carried)
-    measured = measure_parts(out, {"arena": protocol}, domains, lm=lm, corpora=corpora, progress=progress,
-                             part_folders=False, every_runnable_mode=True)  # each policy in the modes it runs in
+    at_ratios = ratios_protocol(protocol)
+    measured = measure_parts(out, {"arena": protocol, "ratios": at_ratios}, domains, lm=lm, corpora=corpora,
+                             progress=progress, every_runnable_mode=True)  # each policy in the modes it runs in
     bos = measured.bos
-    standings, results, failures = [], [], dict(measured.failures)
+    standings, main, results, failures = [], [], [], dict(measured.failures)
     for label in measured.domains:
+        if measured_pairs(measured.tables[(label, "ratios")]):
+            main += leaderboard(measured.tables[(label, "ratios")], at_ratios, lm.kv, bos, label, n_boot=n_boot)
         table = measured.tables[(label, "arena")]
         if not measured_pairs(table):
             continue
@@ -125,12 +152,14 @@ def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=D
         "protocol": protocol_config(protocol),
         "fit_range": list(asymptotic_range(protocol.budgets)),
         "domains": [Path(d).name if d not in DOMAINS else d for d in domains],
+        "ratios": list(RATIOS),
+        "leaderboard_ratios": [standing_row(s) for s in main],
         "leaderboard": [standing_row(s) for s in standings],
         "contests": [contest_row(c) for c in results],
         "synthetic": synthetic_answers(),
         "failures": failures,
         "seconds": round(time.time() - started, 1),
     }
-    write_arena(out, report, standings, results, reference(protocol))
+    write_arena(out, report, standings, results, reference(protocol), main)
     atomic_write(out / "arena.json", json.dumps(jsonable(report), indent=1).encode("utf-8"))
     return report

@@ -304,16 +304,20 @@ A measure folder (manifest.json), or a validate / arena output folder (its measu
 """
 
 
-def _results_folders(results: Path, domain: str | None) -> list[Path]:
-    """The measurement folders of one domain under RESULTS (validation.runs.panels.measurement_folders);
-    without --domain, RESULTS must hold one domain."""
+def _results_folders(results: Path, domain: str | None, part: str | None = None) -> list[tuple[str, Path]]:
+    """(part, folder) of one domain under RESULTS (validation.runs.panels.measurement_folders); without
+    --domain, RESULTS must hold one domain; with --part, that part's only."""
     from validation.runs.panels import measurement_folders
 
     found = measurement_folders(results, domain)
     domains = sorted({d for d, _, _ in found})
     if len(domains) > 1:
         raise ValueError(f"{results} holds the domains {', '.join(domains)}: choose one with --domain")
-    return [folder for _, _, folder in found]
+    if part is not None:
+        if part not in {p for _, p, _ in found}:
+            raise ValueError(f"{results} has no part {part!r}; it has {', '.join(sorted({p for _, p, _ in found}))}")
+        found = [f for f in found if f[1] == part]
+    return [(p, folder) for _, p, folder in found]
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -334,22 +338,27 @@ def cmd_export(args: argparse.Namespace) -> None:
         raise ValueError("choose a curve with --policy (and --mode, --positions), or every curve with --all")
     if not results.is_dir():
         raise ValueError(f"results folder {results} does not exist")
-    measured = []
-    for folder in _results_folders(results, args.domain):
+    measured, hits = [], []
+    for part, folder in _results_folders(results, args.domain, args.part):
         table = ResultStore.open(folder).table()
         if not table:
             continue
         sel = (table["policy"] == args.policy) & (table["mode"] == args.mode) & (table["positions"] == args.positions)
         if sel.any():
-            panel = curves(table, args.policy, args.mode, args.positions, mu=args.mu)
-            ids = tuple(documents(table, args.policy, args.mode, args.positions))
-            write_csv(replace(panel, samples=ids), args.out)
-            print(f"{panel.n_samples} samples x {panel.windows.size} budgets of {args.policy} ({args.mode}, "
-                  f"{args.positions}) from {folder} -> {args.out}")
-            return
+            hits.append((part, folder, table))
         measured += sorted({f"{p} ({m}, {q})" for p, m, q in zip(table["policy"], table["mode"], table["positions"])})
-    raise ValueError(f"no measurements of {args.policy} in {args.mode} mode ({args.positions}) under {results}; "
-                     f"measured: {', '.join(sorted(set(measured))) or 'nothing'}")
+    if len(hits) > 1:
+        raise ValueError(f"{args.policy} in {args.mode} mode is measured in the parts {', '.join(h[0] for h in hits)} "
+                         "of this folder (different budgets): choose one with --part")
+    if not hits:
+        raise ValueError(f"no measurements of {args.policy} in {args.mode} mode ({args.positions}) under {results}; "
+                         f"measured: {', '.join(sorted(set(measured))) or 'nothing'}")
+    _, folder, table = hits[0]
+    panel = curves(table, args.policy, args.mode, args.positions, mu=args.mu)
+    ids = tuple(documents(table, args.policy, args.mode, args.positions))
+    write_csv(replace(panel, samples=ids), args.out)
+    print(f"{panel.n_samples} samples x {panel.windows.size} budgets of {args.policy} ({args.mode}, "
+          f"{args.positions}) from {folder} -> {args.out}")
 
 
 def add_export(top: argparse._SubParsersAction, fmt: type) -> None:
@@ -365,6 +374,8 @@ def add_export(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--mode", default="recompute", help="recompute (default), evict or online")
     p.add_argument("--positions", default="preserved", help="preserved (default) or reindexed")
     p.add_argument("--domain", help="the domain, for a validate / arena output holding several")
+    p.add_argument("--part", help="the part (validate: main, online; arena: arena, ratios), where a curve is "
+                   "measured in several")
     p.add_argument("--mu", type=float, default=0.1, help="which KL_mu column to export as kl (default 0.1)")
     p.add_argument("--out", required=True, help="the CSV file to write (with --all: the folder)")
     p.set_defaults(func=cmd_export)

@@ -109,6 +109,17 @@ def test_the_arena_writes_leaderboard_and_report(arena_dir):
         assert c["faster_decay"]["claim"] == "faster_decay" and c["less_memory"]["claim"] == "less_memory"
         assert c["faster_decay"]["outcome"] == INCONCLUSIVE  # 2..32: 1.2 decades, short of the two it needs
     assert saved["synthetic"] and not saved["failures"]
+    # the main table: 25, 50, 75, 90% of the 63 text entries before the query compressed, 1 + round((1 - r) 63)
+    assert saved["ratios"] == [0.25, 0.5, 0.75, 0.9]
+    main = saved["leaderboard_ratios"]
+    assert {r["budget"] for r in main} == {48, 33, 17, 7} and {r["policy"] for r in main} >= {"sliding", "kivi"}
+    for r in main:
+        assert r["ratio"] == pytest.approx(1 - (r["budget"] - 1) / 63)
+        assert r["kld"]["estimate"] >= 0 and 0 <= r["same_top"]["estimate"] <= 1 and r["ppl_ratio"]["estimate"] > 0
+        assert r["kld_p99"] >= r["kld"]["estimate"] - 1e-12
+    board = (out / "leaderboard.md").read_text()
+    assert board.index("At the compression ratios users run") < board.index("The extreme regime")
+    assert "### 90% compression (budget 7)" in board and "PPL ratio" in board
     md = (out / "arena.md").read_text()
     assert "faster_decay" in md and "less_memory" in md and "sources where the answer is known" in md
 
@@ -156,8 +167,8 @@ def test_a_bos_is_kept_by_every_policy_outside_the_budget_and_said_in_the_report
     assert {(r["policy"], r["mode"], r["budget"]): r["bytes"] for r in plain["leaderboard"]}[("sliding", "recompute", 8)] == 8 * 256
 
 
-def test_every_arena_curve_exports_per_document(arena_dir, tmp_path):
-    """`wzbounds export --all` on an arena output (measure/<domain>/, no part folders): one CSV per
+def test_every_arena_curve_exports_per_document(arena_dir, tmp_path, capsys):
+    """`wzbounds export --all` on an arena output (measure/<domain>/arena/ and .../ratios/): one CSV per
     (policy, mode), one sample per document, with the protocol; a single curve by --policy too."""
     from wzbounds.cli import main
     from wzbounds.curves import read_csv
@@ -168,8 +179,12 @@ def test_every_arena_curve_exports_per_document(arena_dir, tmp_path):
     assert (part / "protocol.json").is_file() and (part / "measurements.parquet").is_file()
     merge = read_csv(part / "merge_evict_preserved.csv")
     assert merge.n_samples == 8 and merge.windows.tolist() == [2, 4, 8, 16, 32]
-    main(["export", str(out), "--policy", "sink", "--mode", "online", "--out", str(tmp_path / "sink.csv")])
+    assert main(["export", str(out), "--policy", "sink", "--mode", "online", "--out", str(tmp_path / "sink.csv")]) == 2
+    assert "measured in the parts arena, ratios of this folder" in capsys.readouterr().err
+    assert main(["export", str(out), "--policy", "sink", "--mode", "online", "--part", "arena", "--out",
+                 str(tmp_path / "sink.csv")]) == 0
     assert read_csv(tmp_path / "sink.csv").samples == merge.samples
+    assert (tmp_path / "panels" / "natural" / "ratios" / "sliding_recompute_preserved.csv").is_file()
 
 
 def test_carried_summaries_join_the_arena_only_when_asked():

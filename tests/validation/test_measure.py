@@ -116,6 +116,39 @@ def test_divergences_match_the_theory_package():
     np.testing.assert_allclose(div["kl_0.5"], wz.smoothed_kl(p, q, 0.5), rtol=1e-10)
 
 
+def test_llama_cpp_metrics_match_a_numpy_computation():
+    """kld = KL(p || q) in nats, same_top = argmax agreement, excess_nll = log p(x) - log q(x) for the
+    actual next token x (NaN where there is none), as llama.cpp's --kl-divergence reports them."""
+    rng = np.random.default_rng(2)
+    p, q = rng.dirichlet(np.ones(30) * 0.3, 6), rng.dirichlet(np.ones(30) * 0.3, 6)
+    q[0] = p[0]  # identical laws: 0, agree, 0
+    actual = [3, 7, -1, 0, 29, 11]
+    div = FullSide(torch.tensor(np.log(p)), [0.1], actual).compare(list(range(6)), torch.tensor(np.log(q) + 2.0))
+    want_kl = np.array([sum(a * np.log(a / b) for a, b in zip(pi, qi)) for pi, qi in zip(p, q)])
+    np.testing.assert_allclose(div["kld"], want_kl, rtol=1e-10, atol=1e-14)
+    assert div["kld"][0] == pytest.approx(0.0, abs=1e-14)
+    np.testing.assert_array_equal(div["same_top"], [float(np.argmax(a) == np.argmax(b)) for a, b in zip(p, q)])
+    want_nll = [np.log(p[i, x]) - np.log(q[i, x]) if x >= 0 else np.nan for i, x in enumerate(actual)]
+    np.testing.assert_allclose(div["excess_nll"], want_nll, rtol=1e-10)
+    assert np.isnan(div["excess_nll"][2]) and div["same_top"][0] == 1.0
+    with pytest.raises(ValueError, match="one actual next token per target"):
+        FullSide(torch.tensor(np.log(p)), [0.1], [1, 2])
+
+
+def test_the_actual_next_token_is_the_texts(setup):
+    """Inside the prefix it is the next token; after the last one, `following` (else none: NaN). At a
+    budget covering the prefix every metric is that of the full law: kld 0, same top token, excess 0."""
+    engine, _ = setup
+    tokens = np.random.default_rng(3).integers(0, VOCAB, 30)
+    ctx = engine.context(tokens, 3, following=5)
+    assert ctx.full.actual.tolist() == [int(tokens[28]), int(tokens[29]), 5]
+    rows = engine.evict(ctx, make_policy("sliding"), [40])
+    assert all(r["kld"] < 1e-6 and r["same_top"] == 1.0 and abs(r["excess_nll"]) < 1e-5 for r in rows)
+    small = engine.evict(ctx, make_policy("sliding"), [2])
+    assert all(r["kld"] > 0 for r in small)
+    assert np.isnan(engine.context(tokens, 1).full.compare([0], torch.zeros(1, VOCAB))["excess_nll"][0])
+
+
 def test_bad_requests_are_refused(setup):
     engine, ctx = setup
     with pytest.raises(ValueError, match="anchored engine serves policies with a fixed head"):

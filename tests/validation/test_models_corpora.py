@@ -95,6 +95,9 @@ def test_prefix_selection_is_seeded_and_skips_short_documents(tmp_path):
     a = select_prefixes(corpus, encode, 5, 100, seed=3)
     b = select_prefixes(corpus, encode, 5, 100, seed=3)
     assert a == b and all(len(p.tokens) == 100 for p in a) and "short.txt" not in {p.doc_id for p in a}
+    for p in a:  # the text's next token, read back from the document (bytes: one token per character)
+        text = next(d.text for d in corpus.documents if d.id == p.doc_id)
+        assert bytes(p.tokens).decode() == text[p.start : p.start + 100] and p.following == ord(text[p.start + 100])
     with pytest.raises(ValueError, match="only 5 non-overlapping prefixes of 100 tokens in its 6 documents"):
         select_prefixes(corpus, encode, 6, 100)  # 2100 characters: room for one prefix of 1600 each
 

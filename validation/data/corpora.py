@@ -131,11 +131,13 @@ MAX_PASSES = 16  # passes over the documents when the corpus has fewer documents
 
 @dataclass(frozen=True)
 class Prefix:
-    """`length` consecutive tokens of document `doc_id`, tokenised from character `start` on."""
+    """`length` consecutive tokens of document `doc_id`, tokenised from character `start` on;
+    `following`: the document's token after them (None when the text ends there)."""
 
     doc_id: str
     start: int
     tokens: tuple[int, ...]
+    following: int | None = None
 
     @property
     def key(self) -> str:
@@ -179,7 +181,8 @@ def select_prefixes(
             if len(ids) < length:
                 continue
             taken.setdefault(int(i), []).append(c0)
-            out.append(Prefix(corpus.documents[int(i)].id, c0, tuple(ids[:length])))
+            following = int(ids[length]) if len(ids) > length + 1 else None  # the chunk's last token may be cut
+            out.append(Prefix(corpus.documents[int(i)].id, c0, tuple(ids[:length]), following))
             if len(out) == n:
                 return out
     raise ValueError(f"corpus {corpus.name!r}: only {len(out)} non-overlapping prefixes of {length} tokens in its "

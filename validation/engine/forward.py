@@ -92,9 +92,10 @@ class Forward:
         return max(1, min(by_tokens, by_logits, by_mask))
 
     def context(self, tokens: Sequence[int], n_targets: int, scores: bool = False, bos: Bos = NO_BOS,
-                spacing: int = 1) -> PrefixContext:
+                spacing: int = 1, following: int | None = None) -> PrefixContext:
         """Full-context laws at n_targets positions, `spacing` apart and ending at the last one
-        (spacing 1: the last n_targets positions), and attention scores if asked.
+        (spacing 1: the last n_targets positions), and attention scores if asked. `following`: the
+        text's token after the prefix, the actual next token of the last target (excess NLL).
 
         With a `bos` (validation.data.bos.Bos, resolved), tokens[0] is its token, which every kept
         context keeps (see PrefixContext)."""
@@ -123,7 +124,8 @@ class Forward:
             logits = self._logits(ids, pos, causal, keep, cache=cache)
         logp = torch.log_softmax(logits[0].double(), dim=-1)
         prefill = [(layer.keys, layer.values) for layer in cache.layers]
-        return PrefixContext(tokens, targets, FullSide(logp, self.mus), attention, bos=bos, _prefill=prefill)
+        actual = [int(tokens[t + 1]) if t + 1 < L else (-1 if following is None else int(following)) for t in targets]
+        return PrefixContext(tokens, targets, FullSide(logp, self.mus, actual), attention, bos=bos, _prefill=prefill)
 
     @staticmethod
     def consecutive(ctx: PrefixContext) -> bool:

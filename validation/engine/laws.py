@@ -31,11 +31,21 @@ class FullSide:
     log q^mu = log(1-mu) + log(q + c), c = mu / ((1-mu) V), the cross term is
     (1-mu) <p, log(q + c)> + (mu/V) sum log(q + c) + log(1-mu): one temporary,
     one in-place log and one dot product per mu, all in float64.
+
+    Beside them, the metrics llama.cpp's `--kl-divergence` reports, per target:
+    kld = KL(p || q) = sum p (log p - log q) in nats (unsmoothed); same_top = 1 when
+    argmax q = argmax p, else 0; and excess_nll = log p(x) - log q(x) for the actual
+    next token x (`actual`, one per target; -1 where the text gives none: NaN), whose
+    mean is log(PPL(q) / PPL(p)).
     """
 
-    def __init__(self, logp, mus: Sequence[float]) -> None:
-        self.p = logp.double().exp()
+    def __init__(self, logp, mus: Sequence[float], actual: Sequence[int] | None = None) -> None:
+        self.logp = logp.double()
+        self.p = self.logp.exp()
         self.V = self.p.shape[-1]
+        self.actual = np.full(self.p.shape[0], -1, dtype=np.int64) if actual is None else np.asarray(actual, np.int64)
+        if self.actual.shape != (self.p.shape[0],):
+            raise ValueError(f"one actual next token per target: {self.p.shape[0]}; got {self.actual.shape}")
         self.mus = tuple(mus)
         self.neg_entropy = {}
         for mu in self.mus:
@@ -54,10 +64,18 @@ class FullSide:
     def _compare(self, rows, logits) -> dict[str, np.ndarray]:
         torch = _torch()
         p = self.p[rows]
-        q = torch.softmax(logits.double(), dim=-1)
+        logq = torch.log_softmax(logits.double(), dim=-1)
+        q = logq.exp()
         diff = torch.sub(p, q).abs_()
         out = {"tv": (0.5 * diff.sum(-1)).cpu().numpy()}
         del diff
+        logp = self.logp[rows]
+        out["kld"] = torch.einsum("nv,nv->n", p, logp - logq).clamp_min(0.0).cpu().numpy()
+        out["same_top"] = (logp.argmax(-1) == logq.argmax(-1)).double().cpu().numpy()
+        actual = torch.as_tensor(self.actual[np.asarray(rows)], device=logp.device)
+        index = actual.clamp_min(0)[:, None]
+        excess = (logp.gather(-1, index) - logq.gather(-1, index))[:, 0]
+        out["excess_nll"] = torch.where(actual >= 0, excess, torch.nan).cpu().numpy()
         for mu in self.mus:
             shifted = torch.add(q, mu / ((1 - mu) * self.V)).log_()
             cross = (1 - mu) * torch.einsum("nv,nv->n", p, shifted) + (mu / self.V) * shifted.sum(-1) + np.log1p(-mu)

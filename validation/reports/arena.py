@@ -25,9 +25,11 @@ def interval(iv) -> dict:
 
 
 def standing_row(s: Standing) -> dict:
+    maybe = lambda iv: None if iv is None else interval(iv)  # noqa: E731
     return {"domain": s.domain, "policy": s.policy, "mode": s.mode, "kind": s.kind, "budget": s.budget,
-            "bytes": s.bytes, "documents": s.n, "tv": interval(s.tv), "kl_mu": interval(s.kl),
-            "tv_p90": interval(s.tv_p90), "tv_p99": s.tv_p99}
+            "ratio": s.ratio, "bytes": s.bytes, "documents": s.n, "tv": interval(s.tv), "kl_mu": interval(s.kl),
+            "tv_p90": interval(s.tv_p90), "tv_p99": s.tv_p99, "kld": maybe(s.kld), "kld_p99": s.kld_p99,
+            "same_top": maybe(s.same_top), "ppl_ratio": maybe(s.ppl_ratio)}
 
 
 def contest_row(c: Contest) -> dict:
@@ -64,26 +66,31 @@ def _label(policy: str, mode: str) -> str:
 
 
 def write_arena(out: Path, report: dict, standings: list[Standing], results: list[Contest],
-                reference: tuple[str, str]) -> None:
-    """leaderboard.csv, .md, .png, arena.md, .png; `reference`: (spec, mode) of the suffix-only reference."""
+                reference: tuple[str, str], at_ratios: list[Standing] = ()) -> None:
+    """leaderboard.csv, .md, .png, arena.md, .png; `reference`: (spec, mode) of the suffix-only reference;
+    `at_ratios`: the standings at the compression ratios users run (the leaderboard's main table)."""
     out.mkdir(parents=True, exist_ok=True)
-    _write_csv(out / "leaderboard.csv", standings)
+    _write_csv(out / "leaderboard.csv", [("ratios", s) for s in at_ratios] + [("extreme", s) for s in standings])
     if standings:
         _leaderboard_figure(out / "leaderboard.png", standings)
         _arena_figure(out / "arena.png", standings, reference)
-    atomic_write(out / "leaderboard.md", _leaderboard_md(report, standings, results).encode("utf-8"))
+    atomic_write(out / "leaderboard.md", _leaderboard_md(report, standings, results, list(at_ratios)).encode("utf-8"))
     atomic_write(out / "arena.md", _arena_md(report, standings, results).encode("utf-8"))
 
 
-def _write_csv(path: Path, standings: list[Standing]) -> None:
+def _write_csv(path: Path, rows: list[tuple[str, Standing]]) -> None:
     buffer = io.StringIO()
     w = csv.writer(buffer)
-    w.writerow(["domain", "policy", "mode", "kind", "budget", "bytes", "documents", "tv_mean", "tv_low", "tv_high",
-                "kl_mu_mean", "kl_mu_low", "kl_mu_high", "tv_p90", "tv_p90_low", "tv_p90_high", "tv_p99"])
-    for s in standings:
-        w.writerow([s.domain, s.policy, s.mode, s.kind, s.budget, int(s.bytes), s.n,
+    w.writerow(["table", "domain", "policy", "mode", "kind", "budget", "ratio", "bytes", "documents", "tv_mean",
+                "tv_low", "tv_high", "kl_mu_mean", "kl_mu_low", "kl_mu_high", "tv_p90", "tv_p90_low", "tv_p90_high",
+                "tv_p99", "kld_mean", "kld_low", "kld_high", "kld_p99", "same_top", "same_top_low", "same_top_high",
+                "ppl_ratio", "ppl_ratio_low", "ppl_ratio_high"])
+    for table, s in rows:
+        ends = lambda iv: ["", "", ""] if iv is None else [iv.estimate, iv.low, iv.high]  # noqa: E731
+        w.writerow([table, s.domain, s.policy, s.mode, s.kind, s.budget, s.ratio, int(s.bytes), s.n,
                     s.tv.estimate, s.tv.low, s.tv.high, s.kl.estimate, s.kl.low, s.kl.high,
-                    s.tv_p90.estimate, s.tv_p90.low, s.tv_p90.high, s.tv_p99])
+                    s.tv_p90.estimate, s.tv_p90.low, s.tv_p90.high, s.tv_p99, *ends(s.kld),
+                    "" if s.kld_p99 is None else s.kld_p99, *ends(s.same_top), *ends(s.ppl_ratio)])
     atomic_write(path, buffer.getvalue().encode("utf-8"))
 
 
@@ -97,10 +104,16 @@ def _header(report: dict) -> list[str]:
             "(a resumed run skips what was measured before).", ""]
 
 
-def _leaderboard_md(report: dict, standings: list[Standing], results: list[Contest]) -> str:
+def _leaderboard_md(report: dict, standings: list[Standing], results: list[Contest],
+                    at_ratios: list[Standing]) -> str:
     lines = ["# Press leaderboard: the drift of the next-token law under every policy", ""] + _header(report)
-    if not standings:
+    if not standings and not at_ratios:
         return "\n".join(lines + ["Nothing was measured.", ""])
+    if at_ratios:
+        lines += _ratios_md(at_ratios)
+    if not standings:
+        return "\n".join(lines + _failures(report))
+    lines += ["# The extreme regime: the arena's budgets", ""]
     k = _reference_budget(standings)
     ratios = {(c.domain, c.policy, c.mode): c.faster for c in results}
     lines += [f"Ranked by mean TV at budget {k} (lower is better). Intervals: 95% paired bootstrap over documents. "
@@ -119,6 +132,36 @@ def _leaderboard_md(report: dict, standings: list[Standing], results: list[Conte
         lines.append("")
     lines += _failures(report)
     return "\n".join(lines)
+
+
+def _ratios_md(at_ratios: list[Standing]) -> list[str]:
+    """The main table: every policy at the compression ratios users run, ranked by mean KL divergence."""
+    lines = ["# At the compression ratios users run", "",
+             "Each policy keeps 1 - ratio of the prefix's entries (the budget is that plus the query's own). "
+             "Beside mean TV and KL_mu, the metrics llama.cpp's `--kl-divergence` reports: KLD = KL(p || q) in nats "
+             "(mean, with its interval, and p99 over targets), same top = how often the most likely next token is "
+             "the full context's, PPL ratio = PPL(q) / PPL(p) on the text's actual next tokens (exp of the mean "
+             "excess negative log-likelihood). Ranked by mean KLD at each ratio. Intervals: 95% paired bootstrap "
+             "over documents.", ""]
+    for domain in dict.fromkeys(s.domain for s in at_ratios):
+        here = [s for s in at_ratios if s.domain == domain]
+        lines += [f"## {domain}", ""]
+        for budget in sorted({s.budget for s in here}, reverse=True):
+            rows = sorted((s for s in here if s.budget == budget),
+                          key=lambda s: s.kld.estimate if s.kld is not None else s.kl.estimate)
+            lines += [f"### {rows[0].ratio:.0%} compression (budget {budget})", "",
+                      "| rank | policy | mode | KiB | mean KLD | p99 KLD | same top | PPL ratio | mean TV | "
+                      "mean KL_mu |", "|---:|---|---|---:|---|---:|---|---|---|---|"]
+            for i, s in enumerate(rows, 1):
+                kld = "" if s.kld is None else _ci(s.kld)
+                p99 = "" if s.kld_p99 is None else f"{s.kld_p99:.3g}"
+                top = "" if s.same_top is None else (f"{s.same_top.estimate:.0%} [{s.same_top.low:.0%}, "
+                                                     f"{s.same_top.high:.0%}]")
+                ppl = "" if s.ppl_ratio is None else _ci(s.ppl_ratio)
+                lines.append(f"| {i} | {s.policy.removeprefix('kvpress:')} | {s.mode} | {s.bytes / KIB:,.0f} | {kld} | "
+                             f"{p99} | {top} | {ppl} | {_ci(s.tv)} | {_ci(s.kl)} |")
+            lines.append("")
+    return lines
 
 
 def _arena_md(report: dict, standings: list[Standing], results: list[Contest]) -> str:

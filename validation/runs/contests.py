@@ -38,7 +38,12 @@ class Standing:
 
     bytes: KV cache the query attends to; tv, kl: means over documents with paired-bootstrap
     intervals; tv_p90: the 90% quantile of TV over documents with its interval; tv_p99: the 99%
-    quantile (with n documents, the top of the sample; no interval)."""
+    quantile (with n documents, the top of the sample; no interval). ratio: the compression ratio
+    the budget is, 1 - (k - 1) / c for the c text entries before the query. The metrics llama.cpp's
+    `--kl-divergence` reports (None where the measurements predate them): kld, the mean of
+    KL(p || q) in nats, and kld_p99, its 99% quantile over measured targets; same_top, the rate at
+    which the most likely token is the full context's; ppl_ratio, PPL(q) / PPL(p) on the actual
+    next tokens, exp of the mean excess negative log-likelihood (interval: exp of its interval)."""
 
     domain: str
     policy: str
@@ -51,6 +56,11 @@ class Standing:
     kl: Interval
     tv_p90: Interval
     tv_p99: float
+    ratio: float = float("nan")
+    kld: Interval | None = None
+    kld_p99: float | None = None
+    same_top: Interval | None = None
+    ppl_ratio: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -116,18 +126,66 @@ def leaderboard(table: dict, protocol: Protocol, kv, bos: Bos, domain: str, *, n
     """Every measured (policy, mode) at every budget (see `Standing`)."""
     mu = sorted(protocol.mus)[len(protocol.mus) // 2]
     boot = {"n_boot": n_boot, "seed": seed}
+    context = _query_position(protocol, bos) - int(bos)  # text entries before the query
+
+    def mean_of(values: np.ndarray) -> Interval:
+        return cluster_bootstrap(values.shape[0], lambda rows, p=values: resampled_means(p, rows)[:, 0], **boot)
+
     out = []
     for spec, mode in measured_pairs(table):
         c = curves(table, spec, mode, "preserved", mu=mu)
         memory = _bytes(protocol, spec, c.windows, kv, bos)
+        metrics = {name: _document_means(table, spec, mode, name, c.windows)
+                   for name in ("kld", "same_top", "excess_nll") if name in table}
         for j, k in enumerate(c.windows):
             tv, kl = c.tv[:, j : j + 1], c.kl[:, j : j + 1]
             n = tv.shape[0]
-            mean = cluster_bootstrap(n, lambda rows, p=tv: resampled_means(p, rows)[:, 0], **boot)
-            kl_mean = cluster_bootstrap(n, lambda rows, p=kl: resampled_means(p, rows)[:, 0], **boot)
             p90 = cluster_bootstrap(n, lambda rows, p=tv: np.quantile(p[rows, 0], 0.9, axis=1), **boot)
-            out.append(Standing(domain, spec, mode, protocol.policy(spec).kind, int(k), float(memory[j]), n, mean,
-                                kl_mean, p90, float(np.quantile(tv[:, 0], 0.99))))
+            extra = {}
+            if metrics:
+                nll = metrics["excess_nll"][:, j : j + 1]
+                nll = nll[np.isfinite(nll[:, 0])]
+                log_ratio = mean_of(nll) if nll.shape[0] >= 2 else None
+                extra = {"kld": mean_of(metrics["kld"][:, j : j + 1]),
+                         "kld_p99": float(np.quantile(_rows(table, spec, mode, k, "kld"), 0.99)),
+                         "same_top": mean_of(metrics["same_top"][:, j : j + 1]),
+                         "ppl_ratio": None if log_ratio is None else _exp(log_ratio)}
+            out.append(Standing(domain, spec, mode, protocol.policy(spec).kind, int(k), float(memory[j]), n,
+                                mean_of(tv), mean_of(kl), p90, float(np.quantile(tv[:, 0], 0.99)),
+                                ratio=max(0.0, 1.0 - (int(k) - 1) / context), **extra))
+    return out
+
+
+def _exp(iv: Interval) -> Interval:
+    """exp of an interval's estimate, ends and bootstrap distribution (exp is monotone)."""
+    dist = np.exp(iv.distribution)
+    return Interval(float(np.exp(iv.estimate)), float(np.exp(iv.low)), float(np.exp(iv.high)), float(dist.std()),
+                    iv.level, dist)
+
+
+def _rows(table: dict, spec: str, mode: str, budget, column: str) -> np.ndarray:
+    """Every measured target's value of `column` for (spec, mode) at one budget, preserved positions."""
+    sel = (table["policy"] == spec) & (table["mode"] == mode) & (table["positions"] == "preserved") \
+        & (table["budget"] == budget)
+    values = np.asarray(table[column][sel], dtype=float)
+    return values[np.isfinite(values)]
+
+
+def _document_means(table: dict, spec: str, mode: str, column: str, budgets) -> np.ndarray:
+    """(documents, budgets): each document's mean of `column` over its targets (NaN ignored; NaN where
+    a document has none), documents in `curves`' order."""
+    docs = documents(table, spec, mode)
+    index = {d: i for i, d in enumerate(docs)}
+    out = np.full((len(docs), len(budgets)), np.nan)
+    sel = (table["policy"] == spec) & (table["mode"] == mode) & (table["positions"] == "preserved")
+    keys = np.char.add(np.char.add(table["doc"][sel].astype(str), "@"), table["prefix_start"][sel].astype(str))
+    values, where = np.asarray(table[column][sel], dtype=float), np.asarray(table["budget"][sel])
+    for j, k in enumerate(budgets):
+        for d in docs:
+            v = values[(keys == d) & (where == k)]
+            v = v[np.isfinite(v)]
+            if v.size:
+                out[index[d], j] = v.mean()
     return out
 
 

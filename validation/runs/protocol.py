@@ -223,7 +223,7 @@ def _measure_prefix(engine: Engine, protocol: Protocol, prefix, tokens, combos, 
     for with_scores in ([True, False] if scored else [False]):
         try:
             ctx = engine.context(tokens, protocol.targets, scores=with_scores, bos=bos,
-                                 spacing=protocol.target_spacing)
+                                 spacing=protocol.target_spacing, following=prefix.following)
             break
         except Exception as exc:  # noqa: BLE001 - one line per failure; what can still run, runs
             lost = scored if with_scores else [c for c in combos if c not in scored]
