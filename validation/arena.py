@@ -16,7 +16,10 @@ The arena measures, per domain and on the same prefixes:
                                 streaming summaries online too, carried through decoding
                                 (validation.engine.carried): token by token, about 3 minutes per
                                 512-token prefix for four summaries on 2 CPU cores, so off by default
-    kvpress presses             every press asked for (default: DEFAULT_PRESSES), evict mode
+    kvpress presses             every press asked for (default: DEFAULT_PRESSES), evict mode,
+                                configured for the prefix (validation.policies.presses.for_prefix:
+                                window-like parameters the spec leaves unset scaled from kvpress's
+                                4096-token defaults, PyramidKV's beta set so its budgets are a pyramid)
 
 at equal budgets, and expresses every budget in bytes of KV cache
 (`Policy.cache_bytes`: entries x bits x geometry), so eviction, merging, pooling
@@ -55,7 +58,7 @@ import json
 import time
 from pathlib import Path
 
-from validation.policies.presses import DEFAULT_PRESSES
+from validation.policies.presses import DEFAULT_PRESSES, for_prefix
 from validation.reports.arena import contest_row, standing_row, write_arena
 from validation.runs.contests import contests, leaderboard, measured_pairs, reference, synthetic_answers
 from validation.runs.protocol import Protocol, protocol_config
@@ -93,7 +96,7 @@ def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes:
     """The arena's measurements for one domain (its `domain` set by `arena`): every summary without and
     with SINKS sinks; `carried`: the streaming summaries online too."""
     sinks = tuple(f"{s}{',' if ':' in s else ':'}sink={SINKS}" for s in SUMMARIES)
-    specs = ("sliding", "sink", *SUMMARIES, *sinks, *(f"kvpress:{p}" for p in presses))
+    specs = ("sliding", "sink", *SUMMARIES, *sinks, *(f"kvpress:{for_prefix(p, prefix_length)}" for p in presses))
     return Protocol(model=model, policies=specs, modes=("recompute", "evict", "online"), positions=("preserved",),
                     budgets=tuple(budgets), prefixes=prefixes, prefix_length=prefix_length, targets=1, dtype=dtype,
                     bos=bos, carried=carried)

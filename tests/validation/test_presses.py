@@ -58,6 +58,7 @@ def test_the_ratio_keeps_exactly_the_budget(bos):
             ratio = KvPress.compression_ratio(t, k, bos)
             want = min(k - 1, t - bos) + bos
             assert int(t * (1 - ratio)) == want if ratio > 0 else want == t, (t, k, ratio)
+            assert round(t * (1 - ratio)) == want if ratio > 0 else True, (t, k, ratio)  # PyramidKV's fallback
 
 
 def test_streamingllm_keeps_what_sink_recent_keeps(llama):
@@ -127,3 +128,67 @@ def test_a_model_kvpress_cannot_hook_is_refused_by_name():
     ctx = engine.context(np.arange(20) % 200, 1)
     with pytest.raises(ValueError, match="no model.layers"):
         engine.evict(ctx, parse_policy("kvpress:KnormPress"), [4])
+
+
+def stored_per_layer(engine, ctx, policy, t, budget):
+    """Entries each layer holds after the press compressed x_0..x_{t-1}, replayed as the engine does."""
+    import torch
+    from transformers import DynamicCache
+
+    calls, full = engine._recorded_prefill(torch.as_tensor(ctx.tokens)[None, :t])
+    press = policy.at(t, budget, ctx.bos)
+    cache = DynamicCache(ddp_cache_data=[(k.clone(), v.clone()) for k, v in full])
+    with torch.inference_mode(), press(engine.model):
+        for module, args, kwargs, output in calls:
+            press.forward_hook(module, args, {**kwargs, "past_key_values": cache}, output)
+    return [layer.keys.shape[-2] for layer in cache.layers]
+
+
+def test_presses_are_configured_for_the_prefix():
+    """Window-like defaults scaled by prefix / 4096 where the spec leaves them unset (inner presses too);
+    PyramidKV's beta = floor(0.1 (512 - 1) / 8) = 6, so its smallest layer budget stays above its window."""
+    from validation.policies.presses import for_prefix
+
+    assert for_prefix("SnapKVPress", 512) == "SnapKVPress,window_size=8"
+    assert for_prefix("SnapKVPress,window_size=32", 512) == "SnapKVPress,window_size=32"  # the user's value wins
+    assert for_prefix("LagKVPress", 1024) == "LagKVPress,lag_size=32"
+    assert for_prefix("PyramidKVPress", 512) == "PyramidKVPress,window_size=8,beta=6"
+    assert for_prefix("ChunkKVPress,press=SnapKVPress", 512) == "ChunkKVPress,press=SnapKVPress,press.window_size=8"
+    assert for_prefix("KnormPress", 512) == "KnormPress"
+    inner = parse_policy("kvpress:ChunkKVPress,press=SnapKVPress,press.window_size=8").build(0.5)
+    assert inner.press.window_size == 8 and inner.chunk_length == 20
+    with pytest.raises(ValueError, match="'press.window' is not a parameter of SnapKVPress"):
+        parse_policy("kvpress:ChunkKVPress,press=SnapKVPress,press.window=8")
+
+
+def test_pyramidkv_configured_for_the_prefix_gives_each_layer_its_own_budget():
+    """At 512 tokens and 75% compression (4 layers): kvpress's pyramid, largest at the first layer, as
+    many entries as `kept_per_layer` counts (the bytes), about the budget on average; with kvpress's
+    defaults (window 64, beta 20) the same budget falls back to one uniform budget."""
+    from validation.policies.presses import for_prefix
+
+    engine = Engine(tiny_model(layers=4))
+    ctx = engine.context(np.random.default_rng(3).integers(0, 255, 512), 1)
+    t, budget = 511, 129
+    pyramid = parse_policy("kvpress:" + for_prefix("PyramidKVPress", 512))
+    stored = stored_per_layer(engine, ctx, pyramid, t, budget)
+    assert stored == pyramid.kept_per_layer(t, budget, 4) and stored == sorted(stored, reverse=True)
+    assert len(set(stored)) == 4 and abs(np.mean(stored) - (budget - 1)) <= 2
+    flat = parse_policy("kvpress:PyramidKVPress")
+    assert stored_per_layer(engine, ctx, flat, t, budget) == [budget - 1] * 4 == flat.kept_per_layer(t, budget, 4)
+    geometry = KVGeometry(4, 2, 32, 4.0)
+    assert pyramid.cache_bytes(t, budget, geometry) == geometry.entry_bytes * (sum(stored) + 4)
+
+
+def test_chunkkv_keeps_chunks_within_the_budget(llama):
+    """A chunk longer than the budget would keep more than asked: the chunk is capped at the kept entries,
+    and the stored entries never exceed the budget's nor `kept_per_layer`'s count (whole chunks: a layer
+    that picks the short last chunk keeps fewer)."""
+    engine, ctx = llama
+    policy = parse_policy("kvpress:ChunkKVPress,press=SnapKVPress")
+    t = ctx.targets[0]
+    for budget in (2, 4, 9, 30, 70):
+        stored = stored_per_layer(engine, ctx, policy, t, budget)
+        counted = policy.kept_per_layer(t, budget, len(stored))
+        assert max(stored) <= budget - 1 and all(s <= c for s, c in zip(stored, counted)), (budget, stored, counted)
+        assert policy.at(t, budget).chunk_length == min(20, budget - 1)

@@ -38,7 +38,7 @@ class PressReplay(Forward):
                     ctx._recorded[t] = self._recorded_prefill(ids[:, :t])
                 calls, full = ctx._recorded[t]
             for k in budgets:
-                press = policy.build(policy.compression_ratio(t, int(k), ctx.bos))
+                press = policy.at(t, int(k), ctx.bos)
                 try:  # presses that draw (Random, LeverageScore sketches) draw the same in both engines and runs
                     with torch.inference_mode(), torch.random.fork_rng(devices=self._rng_devices()):
                         torch.manual_seed(int(t) * 100_003 + int(k))
