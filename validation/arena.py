@@ -82,13 +82,14 @@ def ratio_budgets(prefix_length: int) -> tuple[int, ...]:
 
 
 def ratios_protocol(arena: Protocol) -> Protocol:
-    """The leaderboard at RATIOS: the reference, sink+recent, the summaries (without sinks) and the presses
-    of the arena's protocol at `ratio_budgets`, on the same documents."""
+    """The leaderboard at RATIOS: the reference, sink+recent, the summaries (without sinks, never carried:
+    the ratios rank what users run) and the presses of the arena's protocol at `ratio_budgets`, on the
+    same documents."""
     from dataclasses import replace
 
     keep = ("sliding", "sink", *SUMMARIES)
     specs = tuple(p for p in arena.policies if p in keep or p.startswith("kvpress:"))
-    return replace(arena, policies=specs, budgets=ratio_budgets(arena.prefix_length))
+    return replace(arena, policies=specs, budgets=ratio_budgets(arena.prefix_length), carried=False)
 
 
 def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes: int = 24, prefix_length: int = 512,

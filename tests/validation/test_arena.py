@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from validation.arena import arena, arena_protocol
+from validation.arena import arena, arena_protocol, ratios_protocol
 from validation.runs.contests import contests, frontier
 from validation.runs.protocol import protocol_config
 from validation.testing.tiny import tiny_model
@@ -195,4 +195,5 @@ def test_carried_summaries_join_the_arena_only_when_asked():
     carried = online(arena_protocol(presses=(), carried=True))
     assert {"merge", "multiscale:sink=4", "kivi", "pooled"} <= carried and not any("quantized" in s for s in carried)
     assert protocol_config(arena_protocol(presses=()))["carried"] is False
+    assert ratios_protocol(arena_protocol(presses=(), carried=True)).carried is False  # the ratios rank, not carry
     assert "carried" not in protocol_config(arena_protocol(presses=(), carried=True))

@@ -264,14 +264,19 @@ def _arena_figure(path: Path, standings: list[Standing], reference: tuple[str, s
             else:
                 color = colors.setdefault(key, next(palette))
                 ax.plot(x, y, color=color, lw=1.6, marker=".", label=_label(*key))
+                ax.fill_between(x, [s.tv.low for s in rows], [s.tv.high for s in rows], color=color, alpha=0.12,
+                                lw=0)
+            if key == reference:
+                ax.fill_between(x, [s.tv.low for s in rows], [s.tv.high for s in rows], color="black", alpha=0.12,
+                                lw=0)
         edge = frontier([(s.bytes / KIB, s.tv.estimate) for s in mine])
         ax.step([b for b, _ in edge], [d for _, d in edge], where="post", color="tab:red", ls="--", lw=1.5,
                 label="empirical frontier", zorder=5)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("KV cache the query reads (KiB)")
-        ax.set_ylabel("mean TV to the full-context law")
+        ax.set_ylabel("mean TV to the full-context law (bands: 95% intervals)")
         ax.set_title(domain)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     save(fig, path)
