@@ -211,9 +211,11 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
     p.set_defaults(func=cmd_validate)
 
 
+ARENA_PREFIXES, QUICK_PREFIXES = 24, 8  # the arena's default and --quick sizes, prefixes per domain
 ARENA_EXAMPLES = """\
 examples (`bash dev.sh arena` runs the first in the kvpress environment):
   wzbounds arena --out arena/                               # the embedded model, where kvpress is installed
+  wzbounds arena --quick --out quick/                       # 8 prefixes per domain: about a third of the time
   wzbounds arena --press SnapKVPress,TOVAPress --press "AdaKVPress,press=SnapKVPress" --prefixes 8 --out few/
   wzbounds arena --domain ./my-texts/ --prefix-length 512 --budgets 8:256 --out mine/
   wzbounds arena --bos always --out with-sink/              # every context starts with the BOS token: a sink kept by all
@@ -248,6 +250,10 @@ def cmd_arena(args: argparse.Namespace) -> None:
     from validation.runs.preflight import check_device
 
     presses = _press_list(args.press) or DEFAULT_PRESSES
+    if args.quick:
+        if args.prefixes != ARENA_PREFIXES:
+            raise ValueError(f"--quick measures {QUICK_PREFIXES} prefixes per domain: give --quick or --prefixes")
+        args.prefixes = QUICK_PREFIXES
     kvpress_module()  # no kvpress: one clear line before the model loads
     budgets = _budgets(args, BUDGETS)
     domains = tuple(args.domain) if args.domain else DOMAINS
@@ -287,7 +293,9 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--press", action="append", help="kvpress presses by class name, comma-separated or repeated, "
                    "with parameters after the name: 'SnapKVPress,window_size=32', 'AdaKVPress,press=SnapKVPress' "
                    "(default: the 14 presses of validation.policies.presses.DEFAULT_PRESSES)")
-    _sample_options(p, prefixes=24, prefix_length=512, budgets="4,8,16,32,64")
+    _sample_options(p, prefixes=ARENA_PREFIXES, prefix_length=512, budgets="4,8,16,32,64")
+    p.add_argument("--quick", action="store_true", help=f"{QUICK_PREFIXES} prefixes per domain, the fewest the "
+                   "rules decide on (about a third of the default's time)")
     p.add_argument("--carried", action="store_true", help="the streaming summaries in online mode too, carried "
                    "through decoding token by token (about 3 min per 512-token prefix on 2 CPU cores; a GPU)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")

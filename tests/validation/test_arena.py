@@ -197,3 +197,10 @@ def test_carried_summaries_join_the_arena_only_when_asked():
     assert protocol_config(arena_protocol(presses=()))["carried"] is False
     assert ratios_protocol(arena_protocol(presses=(), carried=True)).carried is False  # the ratios rank, not carry
     assert "carried" not in protocol_config(arena_protocol(presses=(), carried=True))
+
+
+def test_quick_is_a_size_not_a_second_prefix_count(tmp_path, capsys):
+    from wzbounds.cli import main
+
+    assert main(["arena", "--quick", "--prefixes", "5", "--out", str(tmp_path / "q"), "--dry-run"]) == 2
+    assert "give --quick or --prefixes" in capsys.readouterr().err and not (tmp_path / "q").exists()
