@@ -26,6 +26,8 @@ block, as for the exact entries.
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,26 +36,14 @@ from validation.policies.summaries import CacheSummary
 from wzbounds.memory import KVGeometry
 
 
-@dataclass(frozen=True)
-class PooledBlocks(CacheSummary):
-    """A recent window plus mean-pooled blocks of the entries before it (compressive memory)."""
+class PooledSummary(CacheSummary):
+    """A recent window of S - floor(S/2) exact entries and, before it, mean-pooled `blocks` (one entry
+    each, of mass its size, at its last position); subclasses say which blocks."""
 
-    block: int = 8
-    name: ClassVar[str] = "pooled"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        whole(self, "block", 1)
-
-    def blocks(self, c: int, slots: int) -> list[tuple[int, int]]:
-        """The pooled blocks, oldest first, as [start, end) text indices: the floor(S/2) most recent
-        blocks of `block` positions (aligned from the first text position) before the window."""
-        old_end = c - (slots - slots // 2)
-        if old_end <= 0 or slots // 2 == 0:
-            return []
-        last = (old_end - 1) // self.block
-        first = max(0, last - slots // 2 + 1)
-        return [(b * self.block, min((b + 1) * self.block, old_end)) for b in range(first, last + 1)]
+    @abstractmethod
+    def blocks(self, c: int, slots: int) -> Sequence[tuple[int, int]]:
+        """The kept blocks, oldest first, as [start, end) text indices (after the sinks), for c text
+        entries and S = slots."""
 
     def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:
         """True when the blocks reach back to the first text position after the sinks: more memory
@@ -77,7 +67,7 @@ class PooledBlocks(CacheSummary):
         return Kn, Vn, mass, positions
 
     def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
-        """The sinks, the recent entries, the pooled blocks, the query and the BOS, at full precision each."""
+        """The sinks, the recent entries, the blocks, the query and the BOS, at full precision each."""
         head, slots, c = self.split(t, budget, bos)
         if slots >= c:
             return super().cache_bytes(t, budget, kv, bos)
@@ -86,7 +76,29 @@ class PooledBlocks(CacheSummary):
 
 
 @dataclass(frozen=True)
-class MultiScale(CacheSummary):
+class PooledBlocks(PooledSummary):
+    """A recent window plus mean-pooled blocks of `block` positions before it (compressive memory)."""
+
+    block: int = 8
+    name: ClassVar[str] = "pooled"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        whole(self, "block", 1)
+
+    def blocks(self, c: int, slots: int) -> list[tuple[int, int]]:
+        """The floor(S/2) most recent blocks of `block` positions (aligned from the first text
+        position) before the window."""
+        old_end = c - (slots - slots // 2)
+        if old_end <= 0 or slots // 2 == 0:
+            return []
+        last = (old_end - 1) // self.block
+        first = max(0, last - slots // 2 + 1)
+        return [(b * self.block, min((b + 1) * self.block, old_end)) for b in range(first, last + 1)]
+
+
+@dataclass(frozen=True)
+class MultiScale(PooledSummary):
     """A recent window plus blocks that grow with age (an exponential histogram); see the module docstring."""
 
     block: int = 4
@@ -97,37 +109,9 @@ class MultiScale(CacheSummary):
         whole(self, "block", 1)
 
     def blocks(self, c: int, slots: int) -> tuple[tuple[int, int], ...]:
-        """The kept blocks, oldest first, as [start, end) text indices, after the c - r entries
-        before the recent window (r = S - floor(S/2)) have left it one at a time."""
+        """The blocks after the c - r entries before the recent window (r = S - floor(S/2)) have left
+        it one at a time."""
         return histogram(max(0, c - (slots - slots // 2)), self.block, slots // 2)
-
-    def saturated(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> bool:
-        """True when the blocks reach back to the first text position after the sinks."""
-        _, slots, c = self.split(t, budget, bos)
-        spans = self.blocks(c, slots)
-        return slots >= c or (bool(spans) and spans[0][0] == 0)
-
-    def _rewrite(self, K, V, slots, s0):
-        import torch
-
-        G, c, _ = K.shape
-        r = slots - slots // 2
-        spans = self.blocks(c, slots)
-        keys = [K[:, a:b].mean(1) for a, b in spans]
-        values = [V[:, a:b].mean(1) for a, b in spans]
-        Kn = torch.cat([torch.stack(keys, 1), K[:, c - r :]], 1) if spans else K[:, c - r :]
-        Vn = torch.cat([torch.stack(values, 1), V[:, c - r :]], 1) if spans else V[:, c - r :]
-        mass = torch.tensor([b - a for a, b in spans] + [1] * r, dtype=V.dtype, device=V.device).expand(G, -1)
-        positions = torch.tensor([s0 + b - 1 for _, b in spans] + list(range(s0 + c - r, s0 + c)), device=K.device)
-        return Kn, Vn, mass, positions
-
-    def cache_bytes(self, t: int, budget: int, kv: KVGeometry, bos: bool = False) -> float:
-        """The sinks, the recent entries, the blocks, the query and the BOS, at full precision each."""
-        head, slots, c = self.split(t, budget, bos)
-        if slots >= c:
-            return super().cache_bytes(t, budget, kv, bos)
-        entries = head + (slots - slots // 2) + len(self.blocks(c, slots)) + 1 + int(bos)
-        return float(kv.cache_bytes(entries))
 
 
 _HISTOGRAMS: dict[tuple[int, int], list[tuple[tuple[int, int], ...]]] = {}

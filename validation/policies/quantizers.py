@@ -41,10 +41,7 @@ class QuantizedTail(CacheSummary):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        whole(self, "bits", 1)
-        whole(self, "group", 1)
-        if self.bits > 16:
-            raise ValueError(f"quantized: bits must be at most 16; got {self.bits}")
+        check_code(self)
 
     def quantized_entry_bytes(self, head_dim: int, bytes_per_element: float) -> float:
         """Bytes per quantized token, per KV head and layer, amortized: 2 D bits / 8 of codes, a
@@ -101,10 +98,7 @@ class Kivi(CacheSummary):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        whole(self, "bits", 1)
-        whole(self, "group", 1)
-        if self.bits > 16:
-            raise ValueError(f"kivi: bits must be at most 16; got {self.bits}")
+        check_code(self)
 
     def quantized(self, c: int, slots: int) -> int:
         """How many of the c text entries are quantized: the complete key groups before the S
@@ -137,6 +131,14 @@ class Kivi(CacheSummary):
         full = kv.cache_bytes(head + (c - q) + 1 + int(bos))
         per_head = q * (2 * D * self.bits / 8 + 2 * e * math.ceil(D / self.group)) + (q // self.group) * 2 * e * D
         return float(full + per_head * kv.n_layers * kv.n_kv_heads)
+
+
+def check_code(policy) -> None:
+    """Refuse a code that is not 1..16 bits in groups of at least 1, naming the policy and field."""
+    whole(policy, "bits", 1)
+    whole(policy, "group", 1)
+    if policy.bits > 16:
+        raise ValueError(f"{policy.name}: bits must be at most 16; got {policy.bits}")
 
 
 def fake_quantize(x, bits: int, dim: int):
