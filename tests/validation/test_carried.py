@@ -195,3 +195,20 @@ def test_a_run_carries_its_summaries_in_one_decode_and_saves_each(tmp_path, writ
         got, want = curves(table, spec, "online", mu=None), curves(single, spec, "online", mu=None)
         assert got.tv.shape == (2, 2) and np.all(got.tv > 1e-6)  # not the full law
         assert np.allclose(got.tv, want.tv, atol=1e-6) and got.samples == want.samples
+
+
+def test_carried_summaries_with_a_bos_keep_it_and_match_the_full_law():
+    """With a BOS every carried summary keeps it untouched at position 0, outside the budget: at a budget
+    covering the text the law is the full law; below it, the same as pooled:block=1's online window."""
+    from validation.data.bos import Bos
+    from validation.testing.tiny import BOS
+
+    engine = Engine(tiny_model(bos=True))
+    tokens = np.concatenate([[BOS], np.random.default_rng(5).integers(0, 255, 30)])
+    ctx = engine.context(tokens, 3, bos=Bos("always", BOS))
+    for spec in ("merge", "pooled", "multiscale", "kivi:group=4"):
+        rows = engine.online(ctx, parse_policy(spec), [31])
+        assert max(r["tv"] for r in rows) < 1e-6, spec
+    carried = [r["tv"] for r in engine.online(ctx, make_policy("pooled", block=1), [3, 6])]
+    sliding = [r["tv"] for r in engine.online(ctx, make_policy("sliding"), [3, 6])]
+    assert np.allclose(carried, sliding, atol=1e-6) and min(carried) > 1e-5
