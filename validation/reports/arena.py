@@ -247,8 +247,9 @@ def _arena_figure(path: Path, standings: list[Standing], reference: tuple[str, s
     plt = pyplot()
     domains = list(dict.fromkeys(s.domain for s in standings))
     fig, axes = plt.subplots(1, len(domains), figsize=(6.5 * len(domains), 5), squeeze=False)
-    palette = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4)
-    colors: dict[tuple[str, str], str] = {}
+    base = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    palette = iter([(c, ls) for ls in ("-", "--", ":", "-.") for c in base])  # colours repeat with a new dash
+    colors: dict[tuple[str, str], tuple[str, str]] = {}
     for ax, domain in zip(axes[0], domains):
         mine = [s for s in standings if s.domain == domain]
         for key in dict.fromkeys((s.policy, s.mode) for s in mine):
@@ -260,10 +261,10 @@ def _arena_figure(path: Path, standings: list[Standing], reference: tuple[str, s
             elif rows[0].kind == "press":
                 ax.plot(x, y, color="tab:gray", lw=0.8, alpha=0.6, label="kvpress presses (evict)"
                         if "press" not in colors else None)
-                colors["press"] = "tab:gray"
+                colors["press"] = ("tab:gray", "-")
             else:
-                color = colors.setdefault(key, next(palette))
-                ax.plot(x, y, color=color, lw=1.6, marker=".", label=_label(*key))
+                color, dash = colors.setdefault(key, next(palette))
+                ax.plot(x, y, color=color, ls=dash, lw=1.6, marker=".", label=_label(*key))
                 ax.fill_between(x, [s.tv.low for s in rows], [s.tv.high for s in rows], color=color, alpha=0.12,
                                 lw=0)
             if key == reference:
