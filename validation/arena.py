@@ -14,8 +14,8 @@ The arena measures, per domain and on the same prefixes:
                                 from evicted tokens travels on through the layers; evict: entries
                                 computed with the whole prefix present). With `carried`, the
                                 streaming summaries online too, carried through decoding
-                                (validation.engine.carried): token by token, about 3 minutes per
-                                512-token prefix for four summaries on 2 CPU cores, so off by default
+                                (validation.engine.carried): token by token, minutes per
+                                512-token prefix on 2 CPU cores (docs/arena.md), so off by default
     kvpress presses             every press asked for (default: DEFAULT_PRESSES), evict mode,
                                 configured for the prefix (validation.policies.presses.for_prefix:
                                 window-like parameters the spec leaves unset scaled from kvpress's

@@ -297,7 +297,7 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--quick", action="store_true", help=f"{QUICK_PREFIXES} prefixes per domain, the fewest the "
                    "rules decide on (about a third of the default's time)")
     p.add_argument("--carried", action="store_true", help="the streaming summaries in online mode too, carried "
-                   "through decoding token by token (about 3 min per 512-token prefix on 2 CPU cores; a GPU)")
+                   "through decoding token by token (minutes per 512-token prefix on 2 CPU cores: a GPU job)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.set_defaults(func=cmd_arena)
 
