@@ -14,7 +14,7 @@ import numpy as np
 
 from validation.data.bos import Bos
 from validation.runs.claims import MIN_DOCUMENTS
-from validation.runs.protocol import Protocol, curves, documents
+from validation.runs.protocol import Protocol, curves, document_means, documents
 from wzbounds.claims.scaling import faster_decay, less_memory
 from wzbounds.fit import Interval, asymptotic_range, cluster_bootstrap, resampled_means
 from wzbounds.verdict import INCONCLUSIVE, Verdict
@@ -135,7 +135,7 @@ def leaderboard(table: dict, protocol: Protocol, kv, bos: Bos, domain: str, *, n
     for spec, mode in measured_pairs(table):
         c = curves(table, spec, mode, "preserved", mu=mu)
         memory = _bytes(protocol, spec, c.windows, kv, bos)
-        metrics = {name: _document_means(table, spec, mode, name, c.windows)
+        metrics = {name: document_means(table, spec, mode, name)[2]
                    for name in ("kld", "same_top", "excess_nll") if name in table}
         for j, k in enumerate(c.windows):
             tv, kl = c.tv[:, j : j + 1], c.kl[:, j : j + 1]
@@ -169,24 +169,6 @@ def _rows(table: dict, spec: str, mode: str, budget, column: str) -> np.ndarray:
         & (table["budget"] == budget)
     values = np.asarray(table[column][sel], dtype=float)
     return values[np.isfinite(values)]
-
-
-def _document_means(table: dict, spec: str, mode: str, column: str, budgets) -> np.ndarray:
-    """(documents, budgets): each document's mean of `column` over its targets (NaN ignored; NaN where
-    a document has none), documents in `curves`' order."""
-    docs = documents(table, spec, mode)
-    index = {d: i for i, d in enumerate(docs)}
-    out = np.full((len(docs), len(budgets)), np.nan)
-    sel = (table["policy"] == spec) & (table["mode"] == mode) & (table["positions"] == "preserved")
-    keys = np.char.add(np.char.add(table["doc"][sel].astype(str), "@"), table["prefix_start"][sel].astype(str))
-    values, where = np.asarray(table[column][sel], dtype=float), np.asarray(table["budget"][sel])
-    for j, k in enumerate(budgets):
-        for d in docs:
-            v = values[(keys == d) & (where == k)]
-            v = v[np.isfinite(v)]
-            if v.size:
-                out[index[d], j] = v.mean()
-    return out
 
 
 def contests(table: dict, protocol: Protocol, kv, bos: Bos, domain: str, *, n_boot: int = 1000,

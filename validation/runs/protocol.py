@@ -309,9 +309,11 @@ def documents(table: dict[str, np.ndarray], policy: str, mode: str, positions: s
                                   table["prefix_start"][sel].astype(str))))
 
 
-def curves(table: dict[str, np.ndarray], policy: str, mode: str, positions: str = "preserved",
-           mu: float | None = 0.1) -> Curves:
-    """Curves over budgets for one (policy, mode, positions): one sample per prefix, the mean over its targets."""
+def document_means(table: dict[str, np.ndarray], policy: str, mode: str, column: str,
+                   positions: str = "preserved") -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(documents, budgets, means): each document's ("doc@prefix_start", sorted) mean of `column` over
+    its targets at every measured budget of (policy, mode, positions); NaN values are left out, and a
+    document with none at a budget gets NaN there."""
     if "policy" not in table:
         raise ValueError(f"no measurements for policy={policy}, mode={mode}: the part holding them has no rows")
     sel = (table["policy"] == policy) & (table["mode"] == mode) & (table["positions"] == positions)
@@ -320,19 +322,25 @@ def curves(table: dict[str, np.ndarray], policy: str, mode: str, positions: str 
     docs = np.char.add(np.char.add(table["doc"][sel].astype(str), "@"), table["prefix_start"][sel].astype(str))
     budgets = np.unique(table["budget"][sel])
     keys = sorted(set(docs))
+    row = {k: i for i, k in enumerate(keys)}
+    at = (np.array([row[d] for d in docs]), np.searchsorted(budgets, table["budget"][sel]))
+    values = np.asarray(table[column][sel], dtype=float)
+    kept = np.isfinite(values)
+    total, count = np.zeros((len(keys), budgets.size)), np.zeros((len(keys), budgets.size))
+    np.add.at(total, (at[0][kept], at[1][kept]), values[kept])
+    np.add.at(count, (at[0][kept], at[1][kept]), 1)
+    means = np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
+    return keys, budgets, means
+
+
+def curves(table: dict[str, np.ndarray], policy: str, mode: str, positions: str = "preserved",
+           mu: float | None = 0.1) -> Curves:
+    """Curves over budgets for one (policy, mode, positions): one sample per prefix, the mean over its targets."""
     col = f"kl_{mu:g}" if mu is not None else None
     if col is not None and col not in table:
         raise ValueError(f"no KL column for mu = {mu:g}; measured: {[k for k in table if k.startswith('kl_')]}")
-    tv = np.zeros((len(keys), budgets.size))
-    kl = np.zeros_like(tv)
-    count = np.zeros_like(tv)
-    row = {k: i for i, k in enumerate(keys)}
-    colj = np.searchsorted(budgets, table["budget"][sel])
-    rows_i = np.array([row[d] for d in docs])
-    np.add.at(tv, (rows_i, colj), table["tv"][sel])
-    np.add.at(count, (rows_i, colj), 1)
-    if col is not None:
-        np.add.at(kl, (rows_i, colj), table[col][sel])
-    if np.any(count == 0):
+    _, budgets, tv = document_means(table, policy, mode, "tv", positions)
+    kl = None if col is None else document_means(table, policy, mode, col, positions)[2]
+    if np.isnan(tv).any() or (kl is not None and np.isnan(kl).any()):
         raise ValueError(f"some prefixes lack some budgets for {policy}/{mode}/{positions}: the run is incomplete")
-    return Curves(budgets.astype(float), tv / count, kl=None if col is None else kl / count, mu=mu if col else None)
+    return Curves(budgets.astype(float), tv, kl=kl, mu=mu if col else None)
