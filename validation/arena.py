@@ -25,6 +25,11 @@ at equal budgets, and expresses every budget in bytes of KV cache
 (`Policy.cache_bytes`: entries x bits x geometry), so eviction, merging, pooling
 and quantization sit on one axis.
 
+Sizes: by default PREFIXES prefixes of PREFIX_LENGTH tokens per domain at the budgets
+4..512, 2.1 decades below the prefix, so faster_decay can be decided; `--quick`
+(QUICK) measures 8 prefixes of 512 tokens at 4..64, where it cannot (docs/arena.md
+gives what each costs).
+
 Each policy P against the reference, on the same documents, by the two rules of the claims
 layer (wzbounds.claims.scaling; `wzbounds compare` runs the same on exported curves):
 
@@ -68,7 +73,11 @@ from wzbounds.fit import asymptotic_range
 from wzbounds.output import jsonable
 
 DOMAINS = ("natural", "code")
-BUDGETS = (4, 8, 16, 32, 64)  # at 512 tokens: no summary's compressed past reaches the prefix's start
+PREFIX_LENGTH = 1024
+BUDGETS = (4, 8, 16, 32, 64, 128, 256, 512)  # 2.1 decades below the prefix: faster_decay can be decided
+PREFIXES = 16  # per domain, each from its own document in both embedded corpora
+QUICK = {"prefixes": 8, "prefix_length": 512, "budgets": (4, 8, 16, 32, 64)}  # --quick: 1.2 decades, so
+# faster_decay is inconclusive by rule; less_memory and the leaderboard still decide
 SUMMARIES = ("merge", "merge:bonus=false", "pooled", "multiscale", "quantized", "kivi")
 SINKS = 4  # each summary is run again with this many first entries kept whole (sink control)
 RATIOS = (0.25, 0.5, 0.75, 0.9)  # the compression ratios kvpress users run: the leaderboard's main table
@@ -82,18 +91,20 @@ def ratio_budgets(prefix_length: int) -> tuple[int, ...]:
 
 
 def ratios_protocol(arena: Protocol) -> Protocol:
-    """The leaderboard at RATIOS: the reference, sink+recent, the summaries (without sinks, never carried:
-    the ratios rank what users run) and the presses of the arena's protocol at `ratio_budgets`, on the
-    same documents."""
+    """The leaderboard at RATIOS: the reference, sink+recent, the summaries (without sinks) and the presses
+    of the arena's protocol at `ratio_budgets`, on the same documents, in recompute and evict mode only:
+    the ratios rank what users run (a prefilled context compressed once), not online decoding."""
     from dataclasses import replace
 
     keep = ("sliding", "sink", *SUMMARIES)
     specs = tuple(p for p in arena.policies if p in keep or p.startswith("kvpress:"))
-    return replace(arena, policies=specs, budgets=ratio_budgets(arena.prefix_length), carried=False)
+    return replace(arena, policies=specs, modes=("recompute", "evict"), budgets=ratio_budgets(arena.prefix_length),
+                   carried=False)
 
 
-def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes: int = 24, prefix_length: int = 512,
-                   budgets=BUDGETS, dtype: str = "float32", bos: str = "auto", carried: bool = False) -> Protocol:
+def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes: int = PREFIXES,
+                   prefix_length: int = PREFIX_LENGTH, budgets=BUDGETS, dtype: str = "float32", bos: str = "auto",
+                   carried: bool = False) -> Protocol:
     """The arena's measurements for one domain (its `domain` set by `arena`): every summary without and
     with SINKS sinks; `carried`: the streaming summaries online too."""
     sinks = tuple(f"{s}{',' if ':' in s else ':'}sink={SINKS}" for s in SUMMARIES)
@@ -104,7 +115,7 @@ def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes:
 
 
 def preflight(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES,
-              prefixes: int = 24, prefix_length: int = 512, budgets=BUDGETS, dtype: str = "float32",
+              prefixes: int = PREFIXES, prefix_length: int = PREFIX_LENGTH, budgets=BUDGETS, dtype: str = "float32",
               n_boot: int = 1000, bos: str = "auto", carried: bool = False, check_model: bool = True) -> Path:
     """Every argument of `arena` checked before anything is fetched, loaded or written
     (validation.runs.preflight): presses and their parameters, budgets, sizes, domains, the model
@@ -117,9 +128,10 @@ def preflight(out: str | Path, *, model: str = "default", domains=DOMAINS, press
     return check_out(out)
 
 
-def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES, prefixes: int = 24,
-          prefix_length: int = 512, budgets=BUDGETS, device: str = "auto", dtype: str = "float32", n_boot: int = 1000,
-          bos: str = "auto", carried: bool = False, lm=None, corpora=None, progress: bool = True) -> dict:
+def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES,
+          prefixes: int = PREFIXES, prefix_length: int = PREFIX_LENGTH, budgets=BUDGETS, device: str = "auto",
+          dtype: str = "float32", n_boot: int = 1000, bos: str = "auto", carried: bool = False, lm=None, corpora=None,
+          progress: bool = True) -> dict:
     """Run (or resume) the arena's measurements and write the leaderboard and the arena report;
     returns arena.json's content. A press that fails is listed (one line each) and the rest goes on.
     `bos` as in `Protocol`: with a BOS, every context starts with it, outside the budget (a sink

@@ -78,7 +78,7 @@ def cmd_measure(args: argparse.Namespace) -> None:
 def _plan(protocol) -> str:
     """One protocol in words: what a run would measure."""
     tasks = len(protocol.tasks())
-    return (f"{protocol.prefixes} prefixes x {tasks} tasks ({', '.join(protocol.policies)} in "
+    return (f"{protocol.prefixes} prefixes of {protocol.prefix_length} tokens x {tasks} tasks ({', '.join(protocol.policies)} in "
             f"{', '.join(protocol.modes)} mode) at budgets {', '.join(map(str, protocol.budgets))} on "
             f"{protocol.domain} with model {protocol.model}")
 
@@ -107,13 +107,15 @@ def _common_options(p: argparse.ArgumentParser, *, domains: bool) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _sample_options(p: argparse.ArgumentParser, *, prefixes: int, prefix_length: int, budgets: str) -> None:
-    """How much is measured, for the commands that take it directly (measure, arena): budgets, prefixes."""
+def _sample_options(p: argparse.ArgumentParser, *, prefixes: int, prefix_length: int, budgets: str,
+                    unset: bool = False) -> None:
+    """How much is measured, for the commands that take it directly (measure, arena): budgets, prefixes.
+    `unset`: the defaults are left None (the command fills them from its size, e.g. the arena's --quick)."""
     p.add_argument("--budgets", default=None, help=f"budgets in cache entries: '1:1024' (powers of two), a list, or "
                    f"START:STOP:N (default {budgets})")
-    p.add_argument("--prefixes", type=int, default=prefixes, help=f"prefixes (documents) per domain "
-                   f"(default {prefixes})")
-    p.add_argument("--prefix-length", type=int, default=prefix_length, help=f"tokens per prefix "
+    p.add_argument("--prefixes", type=int, default=None if unset else prefixes, help=f"prefixes (documents) per "
+                   f"domain (default {prefixes})")
+    p.add_argument("--prefix-length", type=int, default=None if unset else prefix_length, help=f"tokens per prefix "
                    f"(default {prefix_length})")
 
 
@@ -211,15 +213,14 @@ def add_validate(top: argparse._SubParsersAction, fmt: type) -> None:
     p.set_defaults(func=cmd_validate)
 
 
-ARENA_PREFIXES, QUICK_PREFIXES = 24, 8  # the arena's default and --quick sizes, prefixes per domain
 ARENA_EXAMPLES = """\
 examples (`bash dev.sh arena` runs the first in the kvpress environment):
   wzbounds arena --out arena/                               # the embedded model, where kvpress is installed
-  wzbounds arena --quick --out quick/                       # 8 prefixes per domain: about a third of the time
+  wzbounds arena --quick --out quick/                       # 8 prefixes of 512 tokens per domain, budgets 4..64
   wzbounds arena --press SnapKVPress,TOVAPress --press "AdaKVPress,press=SnapKVPress" --prefixes 8 --out few/
   wzbounds arena --domain ./my-texts/ --prefix-length 512 --budgets 8:256 --out mine/
   wzbounds arena --bos always --out with-sink/              # every context starts with the BOS token: a sink kept by all
-  wzbounds arena --carried --prefixes 8 --out carried/      # summaries carried through decoding too (slow on a CPU)
+  wzbounds arena --quick --carried --out carried/           # summaries carried through decoding too (slow on a CPU)
 Re-running the same command resumes the measurements and rewrites the reports.
 """
 
@@ -243,19 +244,21 @@ def _press_list(values: list[str] | None) -> tuple[str, ...] | None:
 
 
 def cmd_arena(args: argparse.Namespace) -> None:
-    from validation.arena import BUDGETS, DOMAINS, arena, arena_protocol, preflight
+    from validation.arena import BUDGETS, DOMAINS, PREFIX_LENGTH, PREFIXES, QUICK, arena, arena_protocol, preflight
     from validation.data.models import load_model, resolve_device
     from validation.errors import IncompleteRun
     from validation.policies.presses import DEFAULT_PRESSES, kvpress_module
     from validation.runs.preflight import check_device
 
     presses = _press_list(args.press) or DEFAULT_PRESSES
-    if args.quick:
-        if args.prefixes != ARENA_PREFIXES:
-            raise ValueError(f"--quick measures {QUICK_PREFIXES} prefixes per domain: give --quick or --prefixes")
-        args.prefixes = QUICK_PREFIXES
+    size = QUICK if args.quick else {"prefixes": PREFIXES, "prefix_length": PREFIX_LENGTH, "budgets": BUDGETS}
+    given = [f"--{k.replace('_', '-')}" for k in size if getattr(args, k) is not None]
+    if args.quick and given:
+        raise ValueError(f"--quick is a size ({_size(QUICK)}): give --quick or {', '.join(given)}, not both")
+    args.prefixes = size["prefixes"] if args.prefixes is None else args.prefixes
+    args.prefix_length = size["prefix_length"] if args.prefix_length is None else args.prefix_length
     kvpress_module()  # no kvpress: one clear line before the model loads
-    budgets = _budgets(args, BUDGETS)
+    budgets = _budgets(args, size["budgets"])
     domains = tuple(args.domain) if args.domain else DOMAINS
     preflight(args.out, model=args.model, domains=domains, presses=presses, prefixes=args.prefixes,
               prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, n_boot=args.n_boot, bos=args.bos,
@@ -283,7 +286,13 @@ def cmd_arena(args: argparse.Namespace) -> None:
         raise IncompleteRun(report["failures"], Path(args.out) / "measure")
 
 
+def _size(size: dict) -> str:
+    budgets = size["budgets"]
+    return f"{size['prefixes']} prefixes of {size['prefix_length']} tokens per domain, budgets {budgets[0]}..{budgets[-1]}"
+
+
 def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
+    from validation.arena import PREFIX_LENGTH, PREFIXES, QUICK
     from validation.arena import __doc__ as doc
 
     p = top.add_parser("arena", help="kvpress presses and propagating summaries on one memory axis: the press "
@@ -293,9 +302,9 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--press", action="append", help="kvpress presses by class name, comma-separated or repeated, "
                    "with parameters after the name: 'SnapKVPress,window_size=32', 'AdaKVPress,press=SnapKVPress' "
                    "(default: the 14 presses of validation.policies.presses.DEFAULT_PRESSES)")
-    _sample_options(p, prefixes=ARENA_PREFIXES, prefix_length=512, budgets="4,8,16,32,64")
-    p.add_argument("--quick", action="store_true", help=f"{QUICK_PREFIXES} prefixes per domain, the fewest the "
-                   "rules decide on (about a third of the default's time)")
+    _sample_options(p, prefixes=PREFIXES, prefix_length=PREFIX_LENGTH, budgets="4:512", unset=True)
+    p.add_argument("--quick", action="store_true", help=f"{_size(QUICK)}: the fewest documents the rules decide "
+                   "on, but 1.2 decades of budgets, so faster_decay stays inconclusive")
     p.add_argument("--carried", action="store_true", help="the streaming summaries in online mode too, carried "
                    "through decoding token by token (minutes per 512-token prefix on 2 CPU cores: a GPU job)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")

@@ -179,9 +179,9 @@ def test_every_arena_curve_exports_per_document(arena_dir, tmp_path, capsys):
     assert (part / "protocol.json").is_file() and (part / "measurements.parquet").is_file()
     merge = read_csv(part / "merge_evict_preserved.csv")
     assert merge.n_samples == 8 and merge.windows.tolist() == [2, 4, 8, 16, 32]
-    assert main(["export", str(out), "--policy", "sink", "--mode", "online", "--out", str(tmp_path / "sink.csv")]) == 2
+    assert main(["export", str(out), "--policy", "sink", "--mode", "evict", "--out", str(tmp_path / "sink.csv")]) == 2
     assert "measured in the parts arena, ratios of this folder" in capsys.readouterr().err
-    assert main(["export", str(out), "--policy", "sink", "--mode", "online", "--part", "arena", "--out",
+    assert main(["export", str(out), "--policy", "sink", "--mode", "evict", "--part", "arena", "--out",
                  str(tmp_path / "sink.csv")]) == 0
     assert read_csv(tmp_path / "sink.csv").samples == merge.samples
     assert (tmp_path / "panels" / "natural" / "ratios" / "sliding_recompute_preserved.csv").is_file()
@@ -195,7 +195,8 @@ def test_carried_summaries_join_the_arena_only_when_asked():
     carried = online(arena_protocol(presses=(), carried=True))
     assert {"merge", "multiscale:sink=4", "kivi", "pooled"} <= carried and not any("quantized" in s for s in carried)
     assert protocol_config(arena_protocol(presses=()))["carried"] is False
-    assert ratios_protocol(arena_protocol(presses=(), carried=True)).carried is False  # the ratios rank, not carry
+    at_ratios = ratios_protocol(arena_protocol(presses=(), carried=True))
+    assert at_ratios.carried is False and online(at_ratios) == set()  # the ratios rank what users run: no decoding
     assert "carried" not in protocol_config(arena_protocol(presses=(), carried=True))
 
 
@@ -203,4 +204,21 @@ def test_quick_is_a_size_not_a_second_prefix_count(tmp_path, capsys):
     from wzbounds.cli import main
 
     assert main(["arena", "--quick", "--prefixes", "5", "--out", str(tmp_path / "q"), "--dry-run"]) == 2
-    assert "give --quick or --prefixes" in capsys.readouterr().err and not (tmp_path / "q").exists()
+    assert "--quick is a size (8 prefixes of 512 tokens per domain, budgets 4..64): give --quick or --prefixes, " \
+           "not both" in capsys.readouterr().err and not (tmp_path / "q").exists()
+    assert main(["arena", "--quick", "--budgets", "2:8", "--out", str(tmp_path / "q"), "--dry-run"]) == 2
+    assert "give --quick or --budgets" in capsys.readouterr().err and not (tmp_path / "q").exists()
+
+
+def test_the_default_arena_spans_two_decades_and_quick_does_not():
+    """The default size can decide faster_decay (budgets over at least MIN_DECADES, all below the
+    prefix); --quick, the smaller size, cannot, and its plan says which size it is."""
+    import numpy as np
+
+    from validation.arena import BUDGETS, PREFIX_LENGTH, QUICK
+    from validation.cli import _plan
+    from wzbounds.claims.scaling import MIN_DECADES
+
+    assert np.log10(BUDGETS[-1] / BUDGETS[0]) >= MIN_DECADES and BUDGETS[-1] < PREFIX_LENGTH
+    assert np.log10(QUICK["budgets"][-1] / QUICK["budgets"][0]) < MIN_DECADES
+    assert _plan(arena_protocol(presses=(), **QUICK)).startswith("8 prefixes of 512 tokens x ")
