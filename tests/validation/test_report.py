@@ -29,7 +29,7 @@ def test_the_tally_counts_evidence_and_names_engine_checks_apart():
 def test_the_verdict_table_has_the_kind_and_the_why_says_how_many_documents_would_decide():
     md = markdown(REPORT, {})
     assert "| position_ablation | natural | **holds** | engine check |" in md
-    assert "Roughly 800 documents would decide it" in md
+    assert "kl_doubling because. Roughly 800 documents would decide it" in md  # one sentence each
 
 
 def test_html_colours_every_verdict_cell(tmp_path):

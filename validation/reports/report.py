@@ -257,7 +257,8 @@ def markdown(report: dict, figures: dict[str, str]) -> str:
     lines += ["## Why each verdict", "", "Every number is in `report.json`.", ""]
     for c in report["checks"]:
         more = c["numbers"].get("documents_to_decide")
-        lines.append(f"- **{c['claim']} ({c['domain']})**: {c['outcome']}. {c['reason']}"
+        reason = c["reason"] if c["reason"].endswith(".") else c["reason"] + "."
+        lines.append(f"- **{c['claim']} ({c['domain']})**: {c['outcome']}. {reason}"
                      + (f" Roughly {more} documents would decide it (the interval narrowing as 1/sqrt(n))."
                         if more else ""))
     return "\n".join(lines) + "\n"
