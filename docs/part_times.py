@@ -43,6 +43,9 @@ def main() -> None:
     for store in stores:
         seconds, minutes = part_times(store)
         name = store.relative_to(args.results) if store != args.results else store.name
+        if not seconds.size:
+            print(f"{name}: 1 prefix so far, {minutes:.1f} min from first to last file (loading included)")
+            continue
         print(f"{name}: {seconds.size + 1} prefixes, {minutes:.1f} min from first to last file; per prefix "
               f"median {np.median(seconds):.0f} s, least {seconds.min():.0f} s, most {seconds.max():.0f} s")
         if args.each:
