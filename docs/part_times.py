@@ -17,17 +17,17 @@ import numpy as np
 import pyarrow.parquet as pq
 
 
-def part_times(store: Path) -> np.ndarray:
+def part_times(store: Path) -> tuple[np.ndarray, float]:
     """Seconds per prefix of one store (after the first), in the order measured, and the minutes from
     its first file to its last."""
     last: dict[str, float] = {}
+    first = np.inf
     for shard in (store / "shards").glob("*.parquet"):
         rows = pq.read_table(shard, columns=["doc", "prefix_start"]).slice(0, 1).to_pylist()[0]
-        prefix = f"{rows['doc']}@{rows['prefix_start']}"
-        last[prefix] = max(last.get(prefix, 0.0), shard.stat().st_mtime)
+        prefix, written = f"{rows['doc']}@{rows['prefix_start']}", shard.stat().st_mtime
+        last[prefix], first = max(last.get(prefix, 0.0), written), min(first, written)
     if not last:
         raise SystemExit(f"{store}: no measurements")
-    first = min(shard.stat().st_mtime for shard in (store / "shards").glob("*.parquet"))
     ends = np.sort(np.fromiter(last.values(), dtype=float))
     return np.diff(ends), (ends[-1] - first) / 60
 

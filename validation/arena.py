@@ -76,6 +76,7 @@ DOMAINS = ("natural", "code")
 PREFIX_LENGTH = 1024
 BUDGETS = (4, 8, 16, 32, 64, 128, 256, 512)  # 2.1 decades below the prefix: faster_decay can be decided
 PREFIXES = 16  # per domain, each from its own document in both embedded corpora
+SIZE = {"prefixes": PREFIXES, "prefix_length": PREFIX_LENGTH, "budgets": BUDGETS}  # the default size
 QUICK = {"prefixes": 8, "prefix_length": 512, "budgets": (4, 8, 16, 32, 64)}  # --quick: 1.2 decades, so
 # faster_decay is inconclusive by rule; less_memory and the leaderboard still decide
 SUMMARIES = ("merge", "merge:bonus=false", "pooled", "multiscale", "quantized", "kivi")

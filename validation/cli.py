@@ -78,9 +78,9 @@ def cmd_measure(args: argparse.Namespace) -> None:
 def _plan(protocol) -> str:
     """One protocol in words: what a run would measure."""
     tasks = len(protocol.tasks())
-    return (f"{protocol.prefixes} prefixes of {protocol.prefix_length} tokens x {tasks} tasks ({', '.join(protocol.policies)} in "
-            f"{', '.join(protocol.modes)} mode) at budgets {', '.join(map(str, protocol.budgets))} on "
-            f"{protocol.domain} with model {protocol.model}")
+    return (f"{protocol.prefixes} prefixes of {protocol.prefix_length} tokens x {tasks} tasks "
+            f"({', '.join(protocol.policies)} in {', '.join(protocol.modes)} mode) at budgets "
+            f"{', '.join(map(str, protocol.budgets))} on {protocol.domain} with model {protocol.model}")
 
 
 def _common_options(p: argparse.ArgumentParser, *, domains: bool) -> None:
@@ -244,14 +244,14 @@ def _press_list(values: list[str] | None) -> tuple[str, ...] | None:
 
 
 def cmd_arena(args: argparse.Namespace) -> None:
-    from validation.arena import BUDGETS, DOMAINS, PREFIX_LENGTH, PREFIXES, QUICK, arena, arena_protocol, preflight
+    from validation.arena import DOMAINS, QUICK, SIZE, arena, arena_protocol, preflight
     from validation.data.models import load_model, resolve_device
     from validation.errors import IncompleteRun
     from validation.policies.presses import DEFAULT_PRESSES, kvpress_module
     from validation.runs.preflight import check_device
 
     presses = _press_list(args.press) or DEFAULT_PRESSES
-    size = QUICK if args.quick else {"prefixes": PREFIXES, "prefix_length": PREFIX_LENGTH, "budgets": BUDGETS}
+    size = QUICK if args.quick else SIZE
     given = [f"--{k.replace('_', '-')}" for k in size if getattr(args, k) is not None]
     if args.quick and given:
         raise ValueError(f"--quick is a size ({_size(QUICK)}): give --quick or {', '.join(given)}, not both")
@@ -288,11 +288,12 @@ def cmd_arena(args: argparse.Namespace) -> None:
 
 def _size(size: dict) -> str:
     budgets = size["budgets"]
-    return f"{size['prefixes']} prefixes of {size['prefix_length']} tokens per domain, budgets {budgets[0]}..{budgets[-1]}"
+    return (f"{size['prefixes']} prefixes of {size['prefix_length']} tokens per domain, "
+            f"budgets {budgets[0]}..{budgets[-1]}")
 
 
 def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
-    from validation.arena import PREFIX_LENGTH, PREFIXES, QUICK
+    from validation.arena import QUICK, SIZE
     from validation.arena import __doc__ as doc
 
     p = top.add_parser("arena", help="kvpress presses and propagating summaries on one memory axis: the press "
@@ -302,7 +303,8 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
     p.add_argument("--press", action="append", help="kvpress presses by class name, comma-separated or repeated, "
                    "with parameters after the name: 'SnapKVPress,window_size=32', 'AdaKVPress,press=SnapKVPress' "
                    "(default: the 14 presses of validation.policies.presses.DEFAULT_PRESSES)")
-    _sample_options(p, prefixes=PREFIXES, prefix_length=PREFIX_LENGTH, budgets="4:512", unset=True)
+    _sample_options(p, prefixes=SIZE["prefixes"], prefix_length=SIZE["prefix_length"],
+                    budgets=f"{SIZE['budgets'][0]}:{SIZE['budgets'][-1]}", unset=True)
     p.add_argument("--quick", action="store_true", help=f"{_size(QUICK)}: the fewest documents the rules decide "
                    "on, but 1.2 decades of budgets, so faster_decay stays inconclusive")
     p.add_argument("--carried", action="store_true", help="the streaming summaries in online mode too, carried "
