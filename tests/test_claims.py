@@ -99,6 +99,50 @@ def test_less_memory_uses_the_memory_it_is_given():
     assert v.numbers["ratio"] == pytest.approx(0.25, rel=1e-12)
 
 
+def test_less_memory_reads_each_curves_own_memory_and_refuses_mixed_units(tmp_path, capsys):
+    """Memory carried by the curves (`Curves.memory`, # memory= in a file) is what the rule counts,
+    through the API and through `wzbounds compare`; memory on one side only is two units."""
+    from dataclasses import replace
+
+    ref = Curves(W, np.tile(0.6 * W**-0.5, (10, 1)))
+    (v,) = less_memory(replace(ref, memory=4 * W), replace(ref, memory=W), eps=0.6 * 100**-0.5, n_boot=50)
+    assert v.numbers["ratio"] == pytest.approx(0.25, rel=1e-12)
+    with pytest.raises(ValueError, match="memory is known for the reference only"):
+        less_memory(replace(ref, memory=4 * W), ref, n_boot=50)
+    write_csv(replace(ref, memory=4 * W), tmp_path / "ref.csv")
+    write_csv(replace(ref, memory=W), tmp_path / "con.csv")
+    assert main(["compare", str(tmp_path / "ref.csv"), str(tmp_path / "con.csv"), "--eps", "0.06", "--json",
+                 "--n-boot", "50"]) == 0
+    less = json.loads(capsys.readouterr().out)["verdicts"][1]
+    assert less["numbers"]["ratio"] == pytest.approx(0.25, rel=1e-12)
+
+
+def test_a_saturated_curve_is_not_decided_on_the_fit_range_it_saturates():
+    """A contender whose compressed past covers the whole context from window 256 on (inside the fit
+    range 32..1024) is not decided by faster_decay, whatever its interval; saturated below the fit
+    range, it is."""
+    from dataclasses import replace
+
+    ref, con = paired(0, *WORLDS["steeper and better from the tenth window on"])
+    assert faster_decay(ref, con, n_boot=200).outcome == "holds"
+    full = faster_decay(ref, replace(con, saturated=W >= 256), n_boot=200)
+    assert full.outcome == "inconclusive" and full.reason.startswith("not decided by rule: from budget 256 on")
+    assert full.interval is not None and "estimate" not in full.numbers  # the ratio is kept, not decided on
+    assert faster_decay(replace(ref, saturated=W >= 256), con, n_boot=200).outcome == "inconclusive"
+    assert faster_decay(ref, replace(con, saturated=W <= 2), n_boot=200).outcome == "holds"
+
+
+def test_fewer_than_eight_documents_decide_nothing():
+    """Noiseless laws that both rules decide on 20 documents are not decided on 7 (MIN_SAMPLES)."""
+    ref = Curves(W, np.tile(0.6 * (W + 4) ** -0.5, (20, 1)))
+    con = Curves(W, np.tile(0.6 * (W + 4) ** -0.8, (20, 1)))
+    assert faster_decay(ref, con, n_boot=50).outcome == "holds"
+    assert less_memory(ref, con, n_boot=50)[0].outcome == "holds"
+    few = [c.subset(range(7)) for c in (ref, con)]
+    for v in (faster_decay(*few, n_boot=50), less_memory(*few, n_boot=50)[0]):
+        assert v.outcome == "inconclusive" and v.reason.startswith("not decided by rule: 7 documents, fewer than 8")
+
+
 def test_curves_pair_by_sample_name_not_by_row():
     ref = Curves(W[:4], np.array([[0.5, 0.4, 0.3, 0.2], [0.9, 0.8, 0.7, 0.6]]), samples=("a", "b"))
     con = Curves(W[:4], np.array([[0.8, 0.7, 0.6, 0.5], [0.4, 0.3, 0.2, 0.1]]), samples=("b", "a"))

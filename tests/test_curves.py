@@ -19,6 +19,24 @@ def test_csv_round_trip(tmp_path):
     np.testing.assert_array_equal(back.windows, [1, 2, 4])
 
 
+def test_memory_and_saturation_travel_with_the_curves(tmp_path):
+    """The policy's annotations: written as comment lines, read back, kept by a resample."""
+    c = Curves([1, 2, 4], np.full((3, 3), 0.5), samples=("a", "b", "c"), memory=[10.0, 20.5, 33.0],
+               saturated=[False, True, True])
+    write_csv(c, tmp_path / "c.csv")
+    text = (tmp_path / "c.csv").read_text()
+    assert "# memory=10.0,20.5,33.0\n" in text and "# saturated=2,4\n" in text
+    back = read_csv(tmp_path / "c.csv")
+    assert back.memory.tolist() == [10.0, 20.5, 33.0] and back.saturated.tolist() == [False, True, True]
+    part = back.subset([2, 0, 0])
+    assert part.memory.tolist() == [10.0, 20.5, 33.0] and part.saturated.tolist() == [False, True, True]
+    plain = Curves([1, 2], np.full((1, 2), 0.5))
+    write_csv(plain, tmp_path / "p.csv")
+    assert "#" not in (tmp_path / "p.csv").read_text() and read_csv(tmp_path / "p.csv").memory is None
+    with pytest.raises(ValueError, match="saturated must give True or False for each of the 2 windows"):
+        Curves([1, 2], np.full((1, 2), 0.5), saturated=[1, 0])
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -35,6 +53,11 @@ def test_csv_round_trip(tmp_path):
         ("sample,window,tv\n0,1.5,0.1\n", "windows must be a whole number"),
         ("sample,window,tv,kl\n0,1,0.1,0.2\n", "mu is required with kl"),
         ("# mu=x\nsample,window,tv\n0,1,0.1\n", "cannot read mu"),
+        ("# mu=0.1,0.2\nsample,window,tv\n0,1,0.1\n", "the mu line must give one value"),
+        ("# memory=x\nsample,window,tv\n0,1,0.1\n", "cannot read memory"),
+        ("# memory=1,2\nsample,window,tv\n0,1,0.1\n", "memory line gives 2 values for 1 windows"),
+        ("# memory=0\nsample,window,tv\n0,1,0.1\n", "memory must give a positive, finite value"),
+        ("# saturated=8\nsample,window,tv\n0,1,0.1\n", r"saturated line names windows that are not measured: \[8.0\]"),
     ],
 )
 def test_bad_csv_files_give_clear_errors(tmp_path, text, message):
@@ -53,7 +76,7 @@ def test_missing_and_non_utf8_files(tmp_path):
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(alphabet="0123456789.,-e\n#mu=abcinfws", max_size=80))
+@given(st.text(alphabet="0123456789.,-e\n#mu=abcinfws memoryatd", max_size=80))
 def test_reader_never_crashes(tmp_path, text):
     path = tmp_path / "fuzz.csv"
     path.write_text("sample,window,tv\n" + text)

@@ -323,68 +323,26 @@ A measure folder (manifest.json), or a validate / arena output folder (its measu
 """
 
 
-def _results_folders(results: Path, domain: str | None, part: str | None = None) -> list[tuple[str, Path]]:
-    """(part, folder) of one domain under RESULTS (validation.runs.panels.measurement_folders); without
-    --domain, RESULTS must hold one domain; with --part, that part's only."""
-    from validation.runs.panels import measurement_folders
-
-    found = measurement_folders(results, domain)
-    domains = sorted({d for d, _, _ in found})
-    if len(domains) > 1:
-        raise ValueError(f"{results} holds the domains {', '.join(domains)}: choose one with --domain")
-    if part is not None:
-        if part not in {p for _, p, _ in found}:
-            raise ValueError(f"{results} has no part {part!r}; it has {', '.join(sorted({p for _, p, _ in found}))}")
-        found = [f for f in found if f[1] == part]
-    return [(p, folder) for _, p, folder in found]
-
-
 def cmd_export(args: argparse.Namespace) -> None:
-    from dataclasses import replace
+    from validation.runs.panels import export_curve, export_panels
 
-    from validation.runs.protocol import curves, documents
-    from validation.runs.store import ResultStore
-    from wzbounds.curves import write_csv
-
-    results = Path(args.results)
     if args.all:
-        from validation.runs.panels import export_panels
-
-        written = export_panels(results, args.out, mu=args.mu)
+        written = export_panels(Path(args.results), args.out, mu=args.mu)
         print(f"{len(written)} curve files, with each part's measurements.parquet and protocol.json -> {args.out}")
         return
     if args.policy is None:
         raise ValueError("choose a curve with --policy (and --mode, --positions), or every curve with --all")
-    if not results.is_dir():
-        raise ValueError(f"results folder {results} does not exist")
-    measured, hits = [], []
-    for part, folder in _results_folders(results, args.domain, args.part):
-        table = ResultStore.open(folder).table()
-        if not table:
-            continue
-        sel = (table["policy"] == args.policy) & (table["mode"] == args.mode) & (table["positions"] == args.positions)
-        if sel.any():
-            hits.append((part, folder, table))
-        measured += sorted({f"{p} ({m}, {q})" for p, m, q in zip(table["policy"], table["mode"], table["positions"])})
-    if len(hits) > 1:
-        raise ValueError(f"{args.policy} in {args.mode} mode is measured in the parts {', '.join(h[0] for h in hits)} "
-                         "of this folder (different budgets): choose one with --part")
-    if not hits:
-        raise ValueError(f"no measurements of {args.policy} in {args.mode} mode ({args.positions}) under {results}; "
-                         f"measured: {', '.join(sorted(set(measured))) or 'nothing'}")
-    _, folder, table = hits[0]
-    panel = curves(table, args.policy, args.mode, args.positions, mu=args.mu)
-    ids = tuple(documents(table, args.policy, args.mode, args.positions))
-    write_csv(replace(panel, samples=ids), args.out)
-    print(f"{panel.n_samples} samples x {panel.windows.size} budgets of {args.policy} ({args.mode}, "
-          f"{args.positions}) from {folder} -> {args.out}")
+    print(export_curve(args.results, args.out, args.policy, args.mode, args.positions, args.domain, args.part,
+                       args.mu))
 
 
 def add_export(top: argparse._SubParsersAction, fmt: type) -> None:
     p = top.add_parser("export", help="write one policy's measured curves as a CSV for check and compare",
                        description="Write the per-document curves of one policy and mode from a results folder in "
-                       "check's CSV format (sample,window,tv,kl), one sample per document (doc@start), so `wzbounds "
-                       "check` and `wzbounds compare` run on every curve the project measures.",
+                       "check's CSV format (sample,window,tv,kl), one sample per document (doc@start), with the policy's "
+                       "bytes per budget and the budgets where it saturates as comment lines (# memory=, # saturated=),"
+                       " so `wzbounds check` and `wzbounds compare` run on every curve the project measures and "
+                       "compare decides as the arena does.",
                        epilog=EXPORT_EXAMPLES, formatter_class=fmt)
     p.add_argument("results", help="a measure folder, or a validate / arena output folder")
     p.add_argument("--policy", help="the policy spec as measured, e.g. sliding or sink:n_sink=8")

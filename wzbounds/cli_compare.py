@@ -5,6 +5,10 @@ samples (paired by the sample column) at the same windows. Prints the two
 claims of `wzbounds.claims`: `faster_decay` (a larger asymptotic exponent, and
 better at the top budget) and `less_memory` (the memory needed to reach each
 eps, as a ratio), each with its interval; `--json` prints the verdict objects.
+Memory is in bytes when both files carry a `# memory=` line (`wzbounds export`
+writes one), else in windows (tokens). Fewer than 8 shared samples leave both
+claims inconclusive by rule, and so does, for faster_decay, a window inside the
+fit range that a file lists as saturated (`# saturated=`).
 """
 
 from __future__ import annotations

@@ -11,6 +11,14 @@ which are the units the bootstrap resamples.
     bayes_kl_mu  KL_mu(p_t, pbar_t^(w)), the smoothed gap Delta_mu (optional, nats)
     bayes_tv     TV(p_t, pbar_t^(w)), the TV gap Delta_TV          (optional)
 
+Two optional annotations describe the policy rather than a sample:
+
+    memory       what the policy stores at each window (bytes, say; one value per window,
+                 the same unit for curves that are compared); None: the window itself (tokens)
+    saturated    per window, whether the policy's compressed past already covers the whole
+                 context there (a summary): more memory then buys precision, not reach, and
+                 the curve there is not the policy's scaling; None: never
+
 Each converse needs the gap in its own distortion: Delta for KL, Delta_mu
 for KL_mu (Delta_mu <= Delta, so a lower law on Delta says nothing in
 KL_mu), Delta_TV for TV.
@@ -19,7 +27,9 @@ CSV format (`read_csv` / `write_csv`): a header and one row per
 (sample, window): `sample,window,tv[,kl][,bayes_kl][,bayes_kl_mu][,bayes_tv]`;
 every sample must have every window; the sample names are kept (`Curves.samples`),
 so two files measured on the same documents pair by name. `mu` is given separately (a `# mu=0.1`
-comment line, or the `mu` argument) and applies to kl and bayes_kl_mu.
+comment line, or the `mu` argument) and applies to kl and bayes_kl_mu. The annotations are comment
+lines too: `# memory=m1,m2,...` (one value per window, in window order) and `# saturated=w1,w2,...`
+(the saturated windows).
 """
 
 from __future__ import annotations
@@ -62,6 +72,8 @@ class Curves:
     bayes_tv: NDArray[np.float64] | None = None
     bayes_kl_mu: NDArray[np.float64] | None = None
     samples: tuple[str, ...] | None = None  # the samples' ids (documents), for pairing two curve sets
+    memory: NDArray[np.float64] | None = None  # per window: what the policy stores (module docstring)
+    saturated: NDArray[np.bool_] | None = None  # per window: the compressed past covers the context
 
     def __post_init__(self) -> None:
         w = whole_at_least("windows", self.windows, 1)
@@ -85,6 +97,18 @@ class Curves:
                 raise ValueError(f"samples must name each of the {shape[0]} samples once; got {len(ids)} names, "
                                  f"{len(set(ids))} distinct")
             object.__setattr__(self, "samples", ids)
+        if self.memory is not None:
+            memory = np.asarray(self.memory, dtype=np.float64)
+            if memory.shape != w.shape or not np.all(np.isfinite(memory) & (memory > 0)):
+                raise ValueError(f"memory must give a positive, finite value for each of the {w.size} windows; "
+                                 f"got shape {memory.shape}")
+            object.__setattr__(self, "memory", memory)
+        if self.saturated is not None:
+            saturated = np.asarray(self.saturated)
+            if saturated.shape != w.shape or saturated.dtype != np.bool_:
+                raise ValueError(f"saturated must give True or False for each of the {w.size} windows; got "
+                                 f"{saturated.dtype} of shape {saturated.shape}")
+            object.__setattr__(self, "saturated", saturated)
         smoothed = [n for n in SMOOTHED if getattr(self, n) is not None]
         if smoothed:
             if self.mu is None:
@@ -115,7 +139,8 @@ class Curves:
         pick = {n: getattr(self, n)[rows] for n in OPTIONAL if getattr(self, n) is not None}
         ids = None if self.samples is None or len(set(rows.tolist())) != rows.size else \
             tuple(self.samples[i] for i in rows.tolist())
-        return Curves(self.windows, self.tv[rows], mu=self.mu, samples=ids, **pick)
+        return Curves(self.windows, self.tv[rows], mu=self.mu, samples=ids, memory=self.memory,
+                      saturated=self.saturated, **pick)
 
 
 def write_csv(curves: Curves, path: str | Path) -> None:
@@ -124,6 +149,10 @@ def write_csv(curves: Curves, path: str | Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         if curves.mu is not None:
             fh.write(f"# mu={curves.mu!r}\n")
+        if curves.memory is not None:
+            fh.write(f"# memory={','.join(repr(float(m)) for m in curves.memory)}\n")
+        if curves.saturated is not None and curves.saturated.any():
+            fh.write(f"# saturated={','.join(str(int(w)) for w in curves.windows[curves.saturated])}\n")
         out = csv.writer(fh)
         out.writerow(["sample", "window", *names])
         ids = curves.samples or tuple(str(i) for i in range(curves.n_samples))
@@ -142,12 +171,19 @@ def read_csv(path: str | Path, mu: float | None = None) -> Curves:
     except UnicodeDecodeError as exc:
         raise ValueError(f"curves file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     lines = text.splitlines()
+    notes: dict[str, list[float]] = {}
     for line in lines:
-        if line.startswith("# mu=") and mu is None:
-            try:
-                mu = float(line[5:])
-            except ValueError:
-                raise ValueError(f"{path}: cannot read mu from {line!r}") from None
+        key = next((k for k in ("mu", "memory", "saturated") if line.startswith(f"# {k}=")), None)
+        if key is None or (key == "mu" and mu is not None):
+            continue
+        try:
+            notes[key] = [float(v) for v in line[len(key) + 3:].split(",")]
+        except ValueError:
+            raise ValueError(f"{path}: cannot read {key} from {line!r}") from None
+    if "mu" in notes:
+        if len(notes["mu"]) != 1:
+            raise ValueError(f"{path}: the mu line must give one value; got {len(notes['mu'])}")
+        mu = notes["mu"][0]
     body = [ln for ln in lines if ln.strip() and not ln.startswith("#")]
     if len(body) < 2:
         raise ValueError(f"{path}: no data rows (need a header 'sample,window,tv,...' and at least one row)")
@@ -181,4 +217,13 @@ def read_csv(path: str | Path, mu: float | None = None) -> Curves:
             raise ValueError(f"{path}: sample {name!r} lacks windows {lacking[:5]}: every sample needs every window")
     ordered = list(rows.values())
     panel = {n: np.array([[s[w][n] for w in windows] for s in ordered]) for n in header if n not in ("sample", "window")}
-    return Curves(np.array(windows), mu=mu, samples=tuple(rows), **panel)
+    memory = notes.get("memory")
+    if memory is not None and len(memory) != len(windows):
+        raise ValueError(f"{path}: the memory line gives {len(memory)} values for {len(windows)} windows")
+    saturated = None
+    if "saturated" in notes:
+        unknown = sorted(set(notes["saturated"]) - set(windows))
+        if unknown:
+            raise ValueError(f"{path}: the saturated line names windows that are not measured: {unknown[:5]}")
+        saturated = np.isin(windows, notes["saturated"])
+    return Curves(np.array(windows), mu=mu, samples=tuple(rows), memory=memory, saturated=saturated, **panel)

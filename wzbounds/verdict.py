@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+MIN_SAMPLES = 8  # fewer samples (documents) than this: a percentile bootstrap over them is too narrow to trust
+
 HOLDS = "holds"
 FAILS = "fails"
 INCONCLUSIVE = "inconclusive"
@@ -103,6 +105,20 @@ def decide_interval(
         outcome, why = INCONCLUSIVE, "the interval straddles the claimed range: the data cannot decide"
     text = f"{reason}: interval [{low:.4g}, {high:.4g}], claimed [{a:.4g}, {b:.4g}]; {why}"
     return Verdict(claim, outcome, text, (low, high), {**numbers, "claimed": (float(a), float(b))})
+
+
+def undecided(verdict: Verdict, why: str) -> Verdict:
+    """The verdict made inconclusive by a rule, `why` first: its interval and numbers are kept, not
+    its estimate and claimed range (so `documents_to_decide` counts no documents for it)."""
+    return Verdict(verdict.claim, INCONCLUSIVE, f"{why}. {verdict.reason}", verdict.interval,
+                   {k: v for k, v in verdict.numbers.items() if k not in ("estimate", "claimed")})
+
+
+def too_few(n_samples: int) -> str | None:
+    """Why a rule over n_samples samples is not decided (fewer than MIN_SAMPLES), else None."""
+    if n_samples >= MIN_SAMPLES:
+        return None
+    return f"not decided by rule: {n_samples} documents, fewer than {MIN_SAMPLES}"
 
 
 def documents_to_decide(verdict: Verdict, n_documents: int) -> int | None:

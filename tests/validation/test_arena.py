@@ -74,7 +74,7 @@ def test_a_summary_that_holds_the_whole_prefix_is_not_judged_on_that_range():
     c = {(c.policy, c.mode): c for c in contests(table(panels, 24), short, KV, tiny_model().resolve_bos("never"),
                                                  "natural", n_boot=100)}
     v = c[("pooled", "evict")].faster
-    assert v.outcome == INCONCLUSIVE and "covers the whole prefix" in v.reason and "estimate" not in v.numbers
+    assert v.outcome == INCONCLUSIVE and "covers the whole context" in v.reason and "estimate" not in v.numbers
 
 
 def test_the_frontier_keeps_the_points_nothing_cheaper_beats():
@@ -222,3 +222,56 @@ def test_the_default_arena_spans_two_decades_and_quick_does_not():
     assert np.log10(BUDGETS[-1] / BUDGETS[0]) >= MIN_DECADES and BUDGETS[-1] < PREFIX_LENGTH
     assert np.log10(QUICK["budgets"][-1] / QUICK["budgets"][0]) < MIN_DECADES
     assert _plan(arena_protocol(presses=(), **QUICK)).startswith("8 prefixes of 512 tokens x ")
+
+
+def test_compare_on_exported_curves_gives_the_arenas_verdicts(arena_dir, tmp_path, capsys):
+    """Every contest of arena.json, reproduced to the digit by `wzbounds compare --json` on the curves
+    `wzbounds export` writes: each curve carries its policy's bytes and saturated budgets (# memory=,
+    # saturated=), and the two rules read them, with the few-documents rule, from the curves."""
+    from validation.runs.panels import _file_name
+    from wzbounds.cli import main
+    from wzbounds.curves import read_csv
+
+    out, _ = arena_dir
+    saved = json.loads((out / "arena.json").read_text())
+    main(["export", str(out), "--all", "--out", str(tmp_path / "panels")])
+    part = tmp_path / "panels" / "natural" / "arena"
+    reference = part / "sliding_recompute_preserved.csv"
+    quantized = read_csv(part / "quantized_evict_preserved.csv")
+    assert quantized.memory is not None and (quantized.memory != 256.0 * quantized.windows).any()  # not tokens
+    assert read_csv(part / "kivi_evict_preserved.csv").saturated.all()  # every entry kept: never reach
+    decided = set()
+    for row in saved["contests"]:
+        capsys.readouterr()
+        assert main(["compare", str(reference), str(part / _file_name(row["policy"], row["mode"], "preserved")),
+                     "--json", "--n-boot", "100"]) == 0
+        faster, less = json.loads(capsys.readouterr().out)["verdicts"]
+        assert (faster, less) == (row["faster_decay"], row["less_memory"]), row["policy"]
+        decided |= {v["outcome"] for v in (faster, less)}
+    assert "holds" in decided  # the comparison is not all inconclusive
+
+
+def test_a_folder_without_the_kv_geometry_exports_tokens_and_says_so(arena_dir, tmp_path, capsys):
+    """A results folder written before runs recorded the KV geometry: the curve exports without bytes
+    (compare then counts tokens), in so many words; a recorded geometry, sliding layers included,
+    reads back as the model's."""
+    import shutil
+
+    from validation.runs.costs import Costs
+    from wzbounds.cli import main
+    from wzbounds.curves import read_csv
+    from wzbounds.memory import KVGeometry
+
+    out, _ = arena_dir
+    old = tmp_path / "old"
+    shutil.copytree(out / "measure" / "natural" / "arena", old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    assert manifest["config"].pop("kv") == {**KV.__dict__}
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["export", str(old), "--policy", "quantized", "--mode", "evict", "--out", str(tmp_path / "q.csv")]) == 0
+    assert "no bytes (the folder predates the recorded KV geometry" in capsys.readouterr().out
+    assert read_csv(tmp_path / "q.csv").memory is None
+    gemma = KVGeometry(3, 1, 4, 2.0, "g", (512.0, float("inf"), 512.0))
+    config = json.loads(json.dumps({"prefix_length": 64, "seed": 0, "bos": "never", "bos_token": None,
+                                    "kv": gemma.__dict__}))
+    assert Costs.recorded(config).kv == gemma

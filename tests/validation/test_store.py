@@ -36,6 +36,17 @@ def test_another_configuration_is_refused(tmp_path):
         ResultStore(tmp_path, {"model": "b", "budgets": [1, 2]})
 
 
+def test_a_folder_from_before_the_kv_geometry_resumes_and_records_it(tmp_path):
+    """A run now records the model's KV geometry ("kv"); a folder written before resumes with its
+    shards and gains it, while a folder that records another geometry is refused."""
+    ResultStore(tmp_path, {"model": "a"}).write("k", ROWS)
+    kv = {"n_layers": 2, "n_kv_heads": 2, "head_dim": 8, "bytes_per_element": 4.0, "name": "", "layer_windows": None}
+    again = ResultStore(tmp_path, {"model": "a", "kv": kv})
+    assert again.done("k") and json.loads((tmp_path / "manifest.json").read_text())["config"]["kv"] == kv
+    with pytest.raises(ValueError, match=r"differs in: kv"):
+        ResultStore(tmp_path, {"model": "a", "kv": {**kv, "head_dim": 16}})
+
+
 def test_manifest_paths_cannot_escape_the_folder(tmp_path):
     store = ResultStore(tmp_path / "out", {"x": 1})
     store.write("k", ROWS)

@@ -32,9 +32,9 @@ from wzbounds import claims as rules
 from wzbounds.assumptions import AssumptionReport, check_assumptions
 from wzbounds.curves import Curves
 from wzbounds.memory import GIB, KVGeometry
-from wzbounds.verdict import INCONCLUSIVE, Verdict, documents_to_decide
+from wzbounds.verdict import INCONCLUSIVE, MIN_SAMPLES, Verdict, documents_to_decide
 
-MIN_DOCUMENTS = 8
+MIN_DOCUMENTS = MIN_SAMPLES  # a sample of the claims layer is a document here
 EVIDENCE, ENGINE_CHECK = "evidence", "engine check"
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from validation.data.bos import Bos
-from validation.runs.claims import MIN_DOCUMENTS
+from validation.runs.costs import Costs
 from validation.runs.protocol import Protocol, curves, document_means, documents
 from wzbounds.claims.scaling import faster_decay, less_memory
-from wzbounds.fit import Interval, asymptotic_range, cluster_bootstrap, resampled_means
-from wzbounds.verdict import INCONCLUSIVE, Verdict
+from wzbounds.fit import Interval, cluster_bootstrap, resampled_means
+from wzbounds.verdict import Verdict
 
 
 def reference(protocol: Protocol) -> tuple[str, str]:
@@ -87,33 +87,6 @@ class Contest:
         return f"faster decay: {self.faster.outcome}; less memory: {self.less.outcome}"
 
 
-def _undecided(verdict: Verdict, why: str | None) -> Verdict:
-    """The verdict made inconclusive by rule, with why first (None: the verdict as it is)."""
-    if why is None:
-        return verdict
-    return Verdict(verdict.claim, INCONCLUSIVE, f"{why}. {verdict.reason}", verdict.interval,
-                   {k: v for k, v in verdict.numbers.items() if k not in ("estimate", "claimed")})
-
-
-def _saturation(saturated_from: float | None) -> str | None:
-    if saturated_from is None:
-        return None
-    return (f"not decided by rule: from budget {saturated_from:g} on, within the fit range, its compressed past "
-            "covers the whole prefix, so more memory buys precision, not reach, and the curve there is not its "
-            "scaling (measure longer prefixes: --prefix-length)")
-
-
-def _query_position(protocol: Protocol, bos: Bos) -> int:
-    """The position of the arena's one target: the last position of the prefix (after a BOS)."""
-    return protocol.prefix_length - 1 + int(bos)
-
-
-def _bytes(protocol: Protocol, spec: str, budgets, kv, bos: Bos) -> np.ndarray:
-    t = _query_position(protocol, bos)
-    policy = protocol.policy(spec)
-    return np.array([policy.cache_bytes(t, int(k), kv, bos) for k in budgets])
-
-
 def measured_pairs(table: dict) -> list[tuple[str, str]]:
     if not table or "policy" not in table:
         return []
@@ -126,7 +99,8 @@ def leaderboard(table: dict, protocol: Protocol, kv, bos: Bos, domain: str, *, n
     """Every measured (policy, mode) at every budget (see `Standing`)."""
     mu = sorted(protocol.mus)[len(protocol.mus) // 2]
     boot = {"n_boot": n_boot, "seed": seed}
-    context = _query_position(protocol, bos) - int(bos)  # text entries before the query
+    costs = Costs.of(protocol, kv, bos)
+    context = costs.query - int(bos)  # text entries before the query
 
     def mean_of(values: np.ndarray) -> Interval:
         return cluster_bootstrap(values.shape[0], lambda rows, p=values: resampled_means(p, rows)[:, 0], **boot)
@@ -134,7 +108,7 @@ def leaderboard(table: dict, protocol: Protocol, kv, bos: Bos, domain: str, *, n
     out = []
     for spec, mode in measured_pairs(table):
         c = curves(table, spec, mode, "preserved", mu=mu)
-        memory = _bytes(protocol, spec, c.windows, kv, bos)
+        memory = costs.memory(spec, c.windows)
         metrics = {name: document_means(table, spec, mode, name)[2]
                    for name in ("kld", "same_top", "excess_nll") if name in table}
         for j, k in enumerate(c.windows):
@@ -174,33 +148,27 @@ def _rows(table: dict, spec: str, mode: str, budget, column: str) -> np.ndarray:
 def contests(table: dict, protocol: Protocol, kv, bos: Bos, domain: str, *, n_boot: int = 1000,
              seed: int = 0) -> list[Contest]:
     """Every measured (policy, mode) on the reference's documents against the suffix-only reference:
-    faster_decay over budgets and less_memory in bytes (`Contest`); judged for the propagating ones
+    faster_decay over budgets and less_memory in bytes (`Contest`), on the curves `Costs.curves`
+    annotates (bytes and saturation, which the two rules read: `wzbounds compare` on exported
+    curves decides the same); judged for the propagating ones
     (`is_contender`), reported for the rest."""
     ref_key = reference(protocol)
-    ref = curves(table, *ref_key, "preserved", mu=None)
-    ref_bytes = _bytes(protocol, ref_key[0], ref.windows, kv, bos)
+    costs = Costs.of(protocol, kv, bos)
+    ref = costs.curves(table, *ref_key)
     docs = documents(table, *ref_key)
-    t = _query_position(protocol, bos)
     measured = measured_pairs(table)
     suffix = ref_key[0]
-    same = {mode: curves(table, suffix, mode, "preserved", mu=None) for spec, mode in measured
+    same = {mode: costs.curves(table, suffix, mode) for spec, mode in measured
             if spec == suffix and mode != "recompute" and documents(table, suffix, mode) == docs}
     boot = {"n_boot": n_boot, "seed": seed}
     out = []
     for spec, mode in measured:
         if (spec, mode) == ref_key or documents(table, spec, mode) != docs:
             continue
-        c = curves(table, spec, mode, "preserved", mu=None)
-        memory = _bytes(protocol, spec, c.windows, kv, bos)
-        lo, hi = asymptotic_range(np.intersect1d(ref.windows, c.windows))
-        policy = protocol.policy(spec)
-        full = [k for k in c.windows if lo <= k <= hi and policy.saturated(t, int(k), kv, bos)]
-        few = (f"not decided by rule: {ref.n_samples} documents, fewer than {MIN_DOCUMENTS}"
-               if ref.n_samples < MIN_DOCUMENTS else None)
-        faster = _undecided(faster_decay(ref, c, **boot), few or _saturation(min(full) if full else None))
-        less = _undecided(less_memory(ref, c, reference_memory=ref_bytes, contender_memory=memory, **boot)[0], few)
+        c = costs.curves(table, spec, mode)
+        faster, less = faster_decay(ref, c, **boot), less_memory(ref, c, **boot)[0]
         same_mode = faster_decay(same[mode], c, **boot) if mode in same and spec != suffix else None
-        out.append(Contest(domain, spec, mode, faster, less, same_mode, (float(memory.min()), float(memory.max())),
+        out.append(Contest(domain, spec, mode, faster, less, same_mode, (float(c.memory.min()), float(c.memory.max())),
                            is_contender(protocol, spec, mode)))
     return out
 

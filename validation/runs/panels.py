@@ -5,7 +5,9 @@ arena output (or a single measure folder):
 
     DEST/<domain>/<part>/<policy>_<mode>_<positions>.csv   check's format: sample,window,tv,kl
                                                             (one sample per document, doc@start;
-                                                            kl = KL_mu at `mu`, noted in the header)
+                                                            kl = KL_mu at `mu`, noted in the header,
+                                                            and the policy's bytes and saturated
+                                                            budgets: validation.runs.costs)
     DEST/<domain>/<part>/measurements.parquet               the store's table, one row per target
     DEST/<domain>/<part>/protocol.json                      the configuration it was measured under
 
@@ -16,7 +18,6 @@ calibration (`wzbounds.claims.calibration`) resamples them.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ def export_panels(results: str | Path, dest: str | Path, mu: float = 0.1) -> lis
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from validation.runs.protocol import curves, documents
+    from validation.runs.costs import Costs
     from validation.runs.store import ResultStore, read_manifest
     from wzbounds.curves import write_csv
 
@@ -61,17 +62,16 @@ def export_panels(results: str | Path, dest: str | Path, mu: float = 0.1) -> lis
         raise ValueError(f"results folder {results} does not exist")
     written = []
     for domain, part, folder in measurement_folders(results):
-        table = ResultStore.open(folder).table()
+        store = ResultStore.open(folder)
+        table, costs = store.table(), Costs.recorded(store.config)
         if not table:
             continue
         where = dest / domain / part
         where.mkdir(parents=True, exist_ok=True)
         combos = sorted(set(zip(table["policy"].tolist(), table["mode"].tolist(), table["positions"].tolist())))
         for policy, mode, positions in combos:
-            panel = curves(table, policy, mode, positions, mu=mu)
-            ids = tuple(documents(table, policy, mode, positions))
             path = where / _file_name(policy, mode, positions)
-            write_csv(replace(panel, samples=ids), path)
+            write_csv(costs.curves(table, policy, mode, positions, mu=mu), path)
             written.append(path)
         pq.write_table(pa.table({k: np.asarray(v) for k, v in table.items()}), where / "measurements.parquet")
         config = read_manifest(folder / "manifest.json")["config"]
@@ -79,3 +79,50 @@ def export_panels(results: str | Path, dest: str | Path, mu: float = 0.1) -> lis
     if not written:
         raise ValueError(f"no measurements under {results}")
     return written
+
+
+def export_curve(results: str | Path, out: str | Path, policy: str, mode: str = "recompute",
+                 positions: str = "preserved", domain: str | None = None, part: str | None = None,
+                 mu: float = 0.1) -> str:
+    """Write one (policy, mode, positions) curve under `results` to the CSV file `out` (check's
+    format, with the policy's bytes and saturated budgets when the folder records the model's KV
+    geometry); without `domain`, `results` must hold one domain; with `part`, that part's only.
+    Returns what was written, in one line."""
+    from validation.runs.costs import Costs
+    from validation.runs.store import ResultStore
+    from wzbounds.curves import write_csv
+
+    results = Path(results)
+    if not results.is_dir():
+        raise ValueError(f"results folder {results} does not exist")
+    found = measurement_folders(results, domain)
+    domains = sorted({d for d, _, _ in found})
+    if len(domains) > 1:
+        raise ValueError(f"{results} holds the domains {', '.join(domains)}: choose one with --domain")
+    if part is not None:
+        if part not in {p for _, p, _ in found}:
+            raise ValueError(f"{results} has no part {part!r}; it has {', '.join(sorted({p for _, p, _ in found}))}")
+        found = [f for f in found if f[1] == part]
+    measured, hits = [], []
+    for _, name, folder in found:
+        store = ResultStore.open(folder)
+        table = store.table()
+        if not table:
+            continue
+        sel = (table["policy"] == policy) & (table["mode"] == mode) & (table["positions"] == positions)
+        if sel.any():
+            hits.append((name, folder, table, Costs.recorded(store.config)))
+        measured += sorted({f"{p} ({m}, {q})" for p, m, q in zip(table["policy"], table["mode"], table["positions"])})
+    if len(hits) > 1:
+        raise ValueError(f"{policy} in {mode} mode is measured in the parts {', '.join(h[0] for h in hits)} "
+                         "of this folder (different budgets): choose one with --part")
+    if not hits:
+        raise ValueError(f"no measurements of {policy} in {mode} mode ({positions}) under {results}; "
+                         f"measured: {', '.join(sorted(set(measured))) or 'nothing'}")
+    _, folder, table, costs = hits[0]
+    panel = costs.curves(table, policy, mode, positions, mu=mu)
+    write_csv(panel, out)
+    memory = "bytes per budget" if panel.memory is not None else \
+        "no bytes (the folder predates the recorded KV geometry: compare counts tokens)"
+    return (f"{panel.n_samples} samples x {panel.windows.size} budgets of {policy} ({mode}, {positions}), "
+            f"{memory}, from {folder} -> {out}")

@@ -13,7 +13,8 @@ averaged over its targets) for fitting and checking.
 BOS: with `bos="auto"` a context starts with the BOS token when the model's
 tokenizer puts one first ("always": the tokenizer's BOS in any case, "never":
 none). The BOS sits at position 0 of the full and of every kept context and is
-not counted in the budget; the token id used is recorded with the results.
+not counted in the budget; the token id used is recorded with the results, and so is the
+model's KV geometry ("kv": what an entry costs in bytes; `validation.runs.costs`).
 """
 
 from __future__ import annotations
@@ -182,7 +183,8 @@ def run(protocol: Protocol, out: str | Path, *, lm=None, device: str = "auto", c
     corpus = corpus or load_corpus(protocol.domain)
     prefixes = select_prefixes(corpus, lm.encode, protocol.prefixes, protocol.prefix_length, protocol.seed)
     # the run can start: only now is anything written to `out` (a run refused above leaves it as it was)
-    store = ResultStore(out, {**protocol_config(protocol), "bos_token": bos.token}, rank=rank if world > 1 else None)
+    store = ResultStore(out, {**protocol_config(protocol), "bos_token": bos.token, "kv": asdict(lm.kv)},
+                        rank=rank if world > 1 else None)
     try:
         combos = protocol.tasks()
         mine = [(i, p) for i, p in enumerate(prefixes) if i % world == rank]

@@ -33,6 +33,7 @@ import numpy as np
 from validation.data.cache import file_lock
 
 SCHEMA_VERSION = 1
+RECORDED_LATER = ("kv",)  # configuration keys newer runs record: a folder without them resumes and gains them
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -197,9 +198,10 @@ class ResultStore:
 
     def _read(self, path: Path) -> dict[str, Any]:
         manifest = read_manifest(path)
-        if manifest["config"] != self.config:
-            diff = sorted(k for k in set(manifest["config"]) | set(self.config)
-                          if manifest["config"].get(k) != self.config.get(k))
+        recorded = manifest["config"]
+        diff = sorted(k for k in set(recorded) | set(self.config) if recorded.get(k) != self.config.get(k)
+                      and not (k in RECORDED_LATER and k not in recorded))
+        if diff:
             raise _another_configuration(self.root, diff)
         return manifest
 

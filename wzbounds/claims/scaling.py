@@ -28,6 +28,14 @@ documents for both curves in every resample):
                    holds m.high < 1, fails m.low > 1, else inconclusive; eps
                    not reached inside the measured budgets is inconclusive.
 
+Two rules leave either claim undecided whatever its interval: fewer than
+`MIN_SAMPLES` shared samples (a percentile bootstrap over so few clusters is
+too narrow to trust), and, for faster_decay, a curve `saturated` at a budget
+inside the fit range (its compressed past already covers the whole context,
+so that part of the curve measures precision, not scaling). Both come with
+the curves (`Curves.saturated`, `Curves.memory`: `wzbounds export` writes
+them), so `wzbounds compare` and the arena decide alike.
+
 The alternatives a skeptic names for "beats the scaling" are a better
 constant with the same exponent and a catch-up (worse everywhere, steeper):
 `tests/test_claims.py` measures both rules on such worlds.
@@ -42,7 +50,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from wzbounds.curves import Curves
 from wzbounds.fit import asymptotic_range, cluster_bootstrap, fitted_exponents, resampled_means
-from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict
+from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, too_few, undecided
 
 MARGIN = 0.05  # faster_decay: the exponent ratio must exceed 1 + MARGIN
 MIN_DECADES = 2.0  # faster_decay: the budgets must span at least this many decades
@@ -50,12 +58,16 @@ MIN_DECADES = 2.0  # faster_decay: the budgets must span at least this many deca
 
 @dataclass(frozen=True)
 class Pair:
-    """Two panels on their shared samples (rows, in the reference's order) and windows."""
+    """Two panels on their shared samples (rows, in the reference's order) and windows; each
+    curve's memory on those windows (None: not given) and which of them either curve saturates."""
 
     windows: NDArray[np.float64]
     reference: NDArray[np.float64]
     contender: NDArray[np.float64]
     samples: tuple[str, ...] | None
+    memory_reference: NDArray[np.float64] | None = None
+    memory_contender: NDArray[np.float64] | None = None
+    saturated: NDArray[np.bool_] | None = None
 
     @property
     def n_samples(self) -> int:
@@ -82,7 +94,23 @@ def pair(reference: Curves, contender: Curves, name: str = "tv") -> Pair:
     windows, jr, jc = np.intersect1d(reference.windows, contender.windows, return_indices=True)
     if windows.size < 3:
         raise ValueError(f"the two curve sets share {windows.size} windows; the rules need at least 3")
-    return Pair(windows, reference.panel(name)[np.ix_(rows_r, jr)], contender.panel(name)[np.ix_(rows_c, jc)], ids)
+    saturated = [c.saturated[j] for c, j in ((reference, jr), (contender, jc)) if c.saturated is not None]
+    return Pair(windows, reference.panel(name)[np.ix_(rows_r, jr)], contender.panel(name)[np.ix_(rows_c, jc)], ids,
+                None if reference.memory is None else reference.memory[jr],
+                None if contender.memory is None else contender.memory[jc],
+                np.logical_or.reduce(saturated) if saturated else None)
+
+
+def _saturation(p: Pair, low: float, high: float) -> str | None:
+    """Why faster_decay is not decided when a curve saturates inside the fit range [low, high]."""
+    if p.saturated is None:
+        return None
+    inside = p.windows[p.saturated & (p.windows >= low) & (p.windows <= high)]
+    if inside.size == 0:
+        return None
+    return (f"not decided by rule: from budget {inside.min():g} on, within the fit range, a compressed past covers "
+            "the whole context, so more memory buys precision, not reach, and the curve there is not its scaling "
+            "(measure longer contexts)")
 
 
 def faster_decay(reference: Curves, contender: Curves, *, name: str = "tv", margin: float = MARGIN,
@@ -92,6 +120,12 @@ def faster_decay(reference: Curves, contender: Curves, *, name: str = "tv", marg
     (module docstring). The verdict's interval is that of r = alpha_contender / alpha_reference;
     its numbers hold both exponents, the top-budget ratio q with its interval and the fit range."""
     p = pair(reference, contender, name)
+    verdict = _faster_decay(p, margin, min_decades, {"n_boot": n_boot, "level": level, "seed": seed})
+    why = too_few(p.n_samples) or _saturation(p, *asymptotic_range(p.windows))
+    return verdict if why is None else undecided(verdict, why)
+
+
+def _faster_decay(p: Pair, margin: float, min_decades: float, boot: dict) -> Verdict:
     w = p.windows
     decades = float(np.log10(w[-1] / w[0]))
     low, high = asymptotic_range(w)
@@ -99,7 +133,6 @@ def faster_decay(reference: Curves, contender: Curves, *, name: str = "tv", marg
     if (p.reference[:, keep].mean(0) <= 0).any() or (p.contender[:, keep].mean(0) <= 0).any():
         return Verdict("faster_decay", INCONCLUSIVE, "a mean curve is 0 on the fit range: no exponent to fit", None)
     wk = w[keep]
-    boot = {"n_boot": n_boot, "level": level, "seed": seed}
 
     def exponents(rows):
         return (fitted_exponents(wk, resampled_means(p.reference[:, keep], rows)),
@@ -164,28 +197,35 @@ def less_memory(reference: Curves, contender: Curves, eps: ArrayLike | None = No
                 reference_memory: ArrayLike | None = None, contender_memory: ArrayLike | None = None,
                 n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> list[Verdict]:
     """Decide "the contender needs less memory than the reference to reach eps" for each eps
-    (module docstring). Memory is each curve's windows (tokens), or the given memory at each of
-    its windows (bytes, say). eps defaults to the larger of the two mean curves at the budget
+    (module docstring). Memory is the given memory at each of a curve's windows, else the
+    curve's own (`Curves.memory`: bytes, say), else its windows (tokens); both curves must count
+    it alike. eps defaults to the larger of the two mean curves at the budget
     three quarters up the grid (log scale), a distortion both reach well inside their budgets.
     One verdict per eps; its interval is that of m."""
     p = pair(reference, contender, name)
     w = p.windows
 
-    def memory_at(curves: Curves, given) -> NDArray:
+    def memory_at(curves: Curves, given, own) -> NDArray | None:
         if given is None:
-            return w
+            return own
         given = np.asarray(given, dtype=np.float64)
         if given.shape != curves.windows.shape or (given <= 0).any():
             raise ValueError(f"memory must give a positive value for each of the {curves.windows.size} windows")
         return given[np.isin(curves.windows, w)]
 
-    mem_r, mem_c = memory_at(reference, reference_memory), memory_at(contender, contender_memory)
+    mem_r = memory_at(reference, reference_memory, p.memory_reference)
+    mem_c = memory_at(contender, contender_memory, p.memory_contender)
+    if (mem_r is None) != (mem_c is None):
+        known = "reference" if mem_c is None else "contender"
+        raise ValueError(f"memory is known for the {known} only: give both curves' memory (bytes) or neither (tokens)")
+    mem_r, mem_c = (w, w) if mem_r is None else (mem_r, mem_c)
+    few = too_few(p.n_samples)
     mean_r, mean_c = p.reference.mean(0), p.contender.mean(0)
     if eps is None:  # a distortion both reach well inside their budgets: at 3/4 of the grid, log scale
         inner = int(np.searchsorted(w, w[0] * (w[-1] / w[0]) ** 0.75))
         eps = [float(max(mean_r[inner], mean_c[inner]))]
     eps = np.atleast_1d(np.asarray(eps, dtype=np.float64))
-    out = []
+    out: list[Verdict] = []
     for e in eps:
         reach_r = memory_to_reach(w, mem_r, mean_r[None], e)[0]
         reach_c = memory_to_reach(w, mem_c, mean_c[None], e)[0]
@@ -217,5 +257,5 @@ def less_memory(reference: Curves, contender: Curves, eps: ArrayLike | None = No
         else:
             outcome, why = INCONCLUSIVE, "the interval contains 1: the data cannot decide"
         out.append(Verdict("less_memory", outcome, f"{head}: {why}", (m.low, m.high), numbers))
-    return out
+    return out if few is None else [undecided(v, few) for v in out]
 
