@@ -275,3 +275,18 @@ def test_a_folder_without_the_kv_geometry_exports_tokens_and_says_so(arena_dir, 
     config = json.loads(json.dumps({"prefix_length": 64, "seed": 0, "bos": "never", "bos_token": None,
                                     "kv": gemma.__dict__}))
     assert Costs.recorded(config).kv == gemma
+
+
+@pytest.mark.parametrize(("report", "panels"), [("arena-report", "arena"), ("arena-report-quick", "arena-quick"),
+                                                ("arena-report-carried", "arena-carried")])
+def test_the_committed_arena_reports_are_what_compare_decides_on_their_panels(report, panels):
+    """docs/recompare.py on every committed arena report: each contest's two verdicts, re-decided by
+    `wzbounds compare` on the committed per-document curves, equal the report's to the digit."""
+    import importlib.util
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    spec = importlib.util.spec_from_file_location("recompare", docs / "recompare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.recompare(docs / report / "arena.json", docs / "panels" / panels) == []
