@@ -3,8 +3,11 @@ curves with spaced targets on the embedded model, then compare the power of sink
 bound_prediction on worlds resampled from those panels and from the committed one-target panels.
 
     python docs/measure_spaced_targets.py OUT [--preset quick] [--targets 4] [--spacing 48] [--draws 300]
+                                              [--prefix-length N] [--top-budget K]
 
-OUT receives the measurements (resumable) and their panels (OUT/panels). Prints, for both panel sets,
+--prefix-length and --top-budget replace the preset's (the first target should see at least 4 times
+the top budget: prefix length >= 4 K + (targets - 1) spacing). OUT receives the measurements
+(resumable) and their panels (OUT/panels). Prints, for both panel sets,
 the verdicts of power_law and the two claims on the measured curves themselves, then one row per
 claim, world and panel set: the rate of wrong verdicts and the rate of decided ones
 (1 - inconclusive). docs/validation.md ("Several targets per prefix") quotes a run of this script.
@@ -21,7 +24,8 @@ ROLES = {"sliding": "sliding_recompute_preserved", "sink": "sink_recompute_prese
 CLAIMS = ("sink_recovery", "bound_prediction")
 
 
-def measure(out: Path, preset: str, targets: int, spacing: int) -> Path:
+def measure(out: Path, preset: str, targets: int, spacing: int, prefix_length: int | None = None,
+            top_budget: int | None = None) -> Path:
     from validation.data.models import load_model
     from validation.runs.panels import export_panels
     from validation.runs.presets import DOMAINS, presets
@@ -31,6 +35,10 @@ def measure(out: Path, preset: str, targets: int, spacing: int) -> Path:
     main = presets(preset, "default", lm.max_positions, lm.dtype)["main"]
     main = replace(main, policies=("sliding", "sink", "random"), modes=("recompute",), positions=("preserved",),
                    reindex=None, targets=targets, target_spacing=spacing)
+    if prefix_length is not None:
+        main = replace(main, prefix_length=prefix_length)
+    if top_budget is not None:
+        main = replace(main, budgets=tuple(k for k in main.budgets if k <= top_budget))
     measure_parts(out, {"main": main}, DOMAINS, lm=lm, progress=False)
     export_panels(out, out / "panels")
     return out / "panels"
@@ -53,10 +61,12 @@ def main() -> None:
     ap.add_argument("--targets", type=int, default=4)
     ap.add_argument("--spacing", type=int, default=48)
     ap.add_argument("--draws", type=int, default=300)
+    ap.add_argument("--prefix-length", type=int, help="the prefix length (default: the preset's)")
+    ap.add_argument("--top-budget", type=int, help="the largest budget (default: the preset's)")
     args = ap.parse_args()
     from wzbounds.claims.calibration import read_panels, worlds, wrong_verdict_rates
 
-    spaced = measure(args.out, args.preset, args.targets, args.spacing)
+    spaced = measure(args.out, args.preset, args.targets, args.spacing, args.prefix_length, args.top_budget)
     sets = {"1 target": ROOT / "docs" / "panels" / args.preset, f"{args.targets} spaced {args.spacing}": spaced}
     for label, root in sets.items():
         for domain in ("natural", "code"):

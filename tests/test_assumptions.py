@@ -62,7 +62,20 @@ def test_meet_fails_when_the_converse_exponent_differs_and_is_inconclusive_on_th
     assert r.verdict("REG").holds and r.exponent("kl_mu").factor == 2.0
     assert r.exponent("kl_mu").meet.outcome == "fails"
     few = Curves(w, np.minimum(noisy(delta, 3, 1.0, 3), 1.0), kl=noisy(gap_mu, 3, 1.0, 4), mu=0.1, bayes_kl_mu=noisy(gap_mu, 3, 1.0, 4))
-    assert check_assumptions(few, n_boot=300).exponent("kl_mu").meet.outcome != "fails"
+    on_three = check_assumptions(few, n_boot=300)
+    assert on_three.verdict("PTS").reason.startswith("not decided by rule: 3 documents, fewer than 8")
+    assert on_three.exponent("kl_mu").meet is None and on_three.band_upper is None  # nothing established, no window
+
+
+def test_fewer_than_eight_samples_decide_no_hypothesis_and_print_no_window():
+    """A clean power law that the checker decides on 8 documents is decided on none of 7 or 2."""
+    delta = 0.5 * W**-0.5
+    eight = Curves(W, np.minimum(noisy(delta, 8, 0.1, 5), 1.0))
+    assert check_assumptions(eight, n_boot=300).verdict("PTS").holds
+    for n in (7, 2):
+        r = check_assumptions(eight.subset(range(n)), n_boot=300)
+        assert all(v.outcome == "inconclusive" for v in r.verdicts), [v.outcome for v in r.verdicts]
+        assert r.band_upper is None and r.band_lower is None
 
 
 def test_kl_mu_converse_comes_from_the_smoothed_gap_not_from_delta():

@@ -86,6 +86,14 @@ def test_bootstrap_interval_contains_the_estimate_and_has_a_standard_error():
     assert iv.low < iv.estimate < iv.high and iv.standard_error > 0 and iv.distribution.size == 500
 
 
+def test_two_clusters_give_the_whole_range_of_the_resamples():
+    """With 2 clusters the expanded tails, sqrt(2) t_1^-1(0.025) = -17.97 standard deviations, reach
+    probability 0 and 1: the interval of the mean of {0, 1} is every resampled mean, [0, 1]."""
+    values = np.array([0.0, 1.0])
+    iv = fit.cluster_bootstrap(2, lambda rows: values[rows].mean(axis=1), n_boot=200)
+    assert (iv.estimate, iv.low, iv.high) == (0.5, 0.0, 1.0)
+
+
 def test_ratio_interval_of_a_doubled_exponent_covers_two():
     rng = np.random.default_rng(0)
     tv = power_law_panel(0.3, 0.4, W, 60, rng).tv

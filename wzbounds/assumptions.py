@@ -18,6 +18,10 @@ hypothesis is about, and says "inconclusive" when the interval cannot decide:
                 the law of each Bayes-risk gap (Delta_TV, Delta_mu, Delta), power against geometric
     FD          log-log slope of K(w) = delta / Delta_TV: holds when <= 0.1
 
+With fewer than MIN_SAMPLES = 8 samples no hypothesis is decided ("not decided by rule"): a
+percentile bootstrap over so few clusters is too narrow to trust; so no window is printed either (the rule `validate`,
+`arena` and `compare` apply too, `wzbounds.verdict.too_few`).
+
 Exponents are fitted on the fit range (the upper half, on the log scale, of
 the windows whose mean is measured to 20% relative standard error: beyond
 them a few rare samples carry the mean) and reported as measured, with their intervals,
@@ -51,7 +55,7 @@ from wzbounds.fit import (MAX_RELATIVE_ERROR, Interval, LawComparison, asymptoti
                           exponent_ratio_interval, growth_interval, in_fit_range, law_preference_interval,
                           measured_windows)
 from wzbounds.laws import GeometricLaw, PowerLaw
-from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval
+from wzbounds.verdict import FAILS, HOLDS, INCONCLUSIVE, Verdict, decide_interval, too_few, undecided
 
 GROWTH_TOLERANCE = 0.1  # log-log slope above which a ratio counts as growing
 EXPONENT_TOLERANCE = 0.1  # relative: two exponents "meet" when their ratio lies within 10% of the target
@@ -355,6 +359,10 @@ def check_assumptions(
         K = delta / curves.mean("bayes_tv")
         fd = _growth_verdict("FD", "K(w) = delta / Delta_TV", fd_slope, K=float(K[keep].max()))
     verdicts.append(fd)
+    few = too_few(curves.n_samples)
+    if few is not None:  # nothing is decided on so few documents, and no window follows
+        verdicts = [v if v.outcome == INCONCLUSIVE else undecided(v, few) for v in verdicts]
+        pts, gts, reg = verdicts[0], verdicts[1], verdicts[2]
 
     rows = _exponent_rows(curves, pts, reg, alpha, gap_intervals, fit_range, boot)
     lower, upper, notes = _windows(curves, pts, gts, law, alpha, gap_intervals["tv"],

@@ -236,7 +236,7 @@ def _bca_levels(n: int, statistic: Callable[[NDArray[np.int64]], NDArray[np.floa
 
     unit = NormalDist()
     tails = tuple(unit.cdf(float(np.sqrt(n / (n - 1)) * stdtrit(n - 1, t))) for t in tails)
-    if not np.isfinite(estimate):
+    if not np.isfinite(estimate) or not all(0 < t < 1 for t in tails):  # 2 clusters: the tails reach 0 and 1
         return list(tails)
     share = (np.sum(dist < estimate) + 0.5 * np.sum(dist == estimate)) / dist.size
     if not 0 < share < 1:
