@@ -7,8 +7,9 @@ bound_prediction on worlds resampled from those panels and from the committed on
 
 --prefix-length and --top-budget replace the preset's (the first target should see at least 4 times
 the top budget: prefix length >= 4 K + (targets - 1) spacing). OUT receives the measurements
-(resumable) and their panels (OUT/panels). Prints, for both panel sets,
-the verdicts of power_law and the two claims on the measured curves themselves, then one row per
+(resumable) and their panels (OUT/panels). Prints, for both panel sets, the verdicts of power_law,
+recency_two_orders and the two claims on the measured curves themselves (with roughly how many
+documents would decide an inconclusive one), then one row per
 claim, world and panel set: the rate of wrong verdicts and the rate of decided ones
 (1 - inconclusive). docs/validation.md ("Several targets per prefix") quotes a run of this script.
 """
@@ -51,7 +52,7 @@ def verdicts(panels, domain: str):
 
     data = DomainData(domain, panels["sliding"], None, panels["sink"], 4, panels["random"], {})
     return [f.verdict for f in decide(data, wz.geometry("smollm2-135m"), n_boot=1000)
-            if f.name in ("power_law", *CLAIMS)]
+            if f.name in ("power_law", "recency_two_orders", *CLAIMS)]
 
 
 def main() -> None:
@@ -71,7 +72,9 @@ def main() -> None:
     for label, root in sets.items():
         for domain in ("natural", "code"):
             for v in verdicts(read_panels(root / domain / "main", ROLES), domain):
+                needed = v.numbers.get("documents_to_decide")
                 print(f"{label}, {domain}: {v.claim} {v.outcome} {v.interval}"
+                      + (f", about {needed} documents would decide it" if needed else "")
                       + (f": {v.reason}" if v.claim == "power_law" else ""), flush=True)
     print("| panels | domain | claim | world | truth | wrong | decided |\n|---|---|---|---|---|---|---|")
     for label, root in sets.items():
