@@ -28,7 +28,10 @@ and quantization sit on one axis.
 Sizes: by default PREFIXES prefixes of PREFIX_LENGTH tokens per domain at the budgets
 4..512, 2.1 decades below the prefix, so faster_decay can be decided; `--quick`
 (QUICK) measures 8 prefixes of 512 tokens at 4..64, where it cannot (docs/arena.md
-gives what each costs).
+gives what each costs). One target per prefix, its last position, unless `targets` asks for
+several, `target_spacing` apart (a less noisy curve per document: the bootstrap still
+resamples documents); the first should see at least 4 times the top budget, so several
+targets need longer prefixes (a GPU job at the default budgets).
 
 Each policy P against the reference, on the same documents, by the two rules of the claims
 layer (wzbounds.claims.scaling; `wzbounds compare` runs the same on exported curves):
@@ -94,30 +97,33 @@ def ratio_budgets(prefix_length: int) -> tuple[int, ...]:
 def ratios_protocol(arena: Protocol) -> Protocol:
     """The leaderboard at RATIOS: the reference, sink+recent, the summaries (without sinks) and the presses
     of the arena's protocol at `ratio_budgets`, on the same documents, in recompute and evict mode only:
-    the ratios rank what users run (a prefilled context compressed once), not online decoding."""
+    the ratios rank what users run (a prefilled context compressed once), not online decoding; one
+    target per prefix, its last position, whose context the ratios are of."""
     from dataclasses import replace
 
     keep = ("sliding", "sink", *SUMMARIES)
     specs = tuple(p for p in arena.policies if p in keep or p.startswith("kvpress:"))
     return replace(arena, policies=specs, modes=("recompute", "evict"), budgets=ratio_budgets(arena.prefix_length),
-                   carried=False)
+                   carried=False, targets=1, target_spacing=1)
 
 
 def arena_protocol(*, model: str = "default", presses=DEFAULT_PRESSES, prefixes: int = PREFIXES,
                    prefix_length: int = PREFIX_LENGTH, budgets=BUDGETS, dtype: str = "float32", bos: str = "auto",
-                   carried: bool = False) -> Protocol:
+                   carried: bool = False, targets: int = 1, target_spacing: int = 1) -> Protocol:
     """The arena's measurements for one domain (its `domain` set by `arena`): every summary without and
-    with SINKS sinks; `carried`: the streaming summaries online too."""
+    with SINKS sinks; `carried`: the streaming summaries online too; `targets` per prefix,
+    `target_spacing` positions apart, the last at the end of the prefix."""
     sinks = tuple(f"{s}{',' if ':' in s else ':'}sink={SINKS}" for s in SUMMARIES)
     specs = ("sliding", "sink", *SUMMARIES, *sinks, *(f"kvpress:{for_prefix(p, prefix_length)}" for p in presses))
     return Protocol(model=model, policies=specs, modes=("recompute", "evict", "online"), positions=("preserved",),
-                    budgets=tuple(budgets), prefixes=prefixes, prefix_length=prefix_length, targets=1, dtype=dtype,
-                    bos=bos, carried=carried)
+                    budgets=tuple(budgets), prefixes=prefixes, prefix_length=prefix_length, targets=targets,
+                    target_spacing=target_spacing, dtype=dtype, bos=bos, carried=carried)
 
 
 def preflight(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES,
               prefixes: int = PREFIXES, prefix_length: int = PREFIX_LENGTH, budgets=BUDGETS, dtype: str = "float32",
-              n_boot: int = 1000, bos: str = "auto", carried: bool = False, check_model: bool = True) -> Path:
+              n_boot: int = 1000, bos: str = "auto", carried: bool = False, targets: int = 1,
+              target_spacing: int = 1, check_model: bool = True) -> Path:
     """Every argument of `arena` checked before anything is fetched, loaded or written
     (validation.runs.preflight): presses and their parameters, budgets, sizes, domains, the model
     path, bootstrap count and output folder. Returns the output folder."""
@@ -125,27 +131,31 @@ def preflight(out: str | Path, *, model: str = "default", domains=DOMAINS, press
 
     check_run(model=model, domains=domains, n_boot=n_boot, check_model_spec=check_model)
     ratios_protocol(arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length,
-                                   budgets=budgets, dtype=dtype, bos=bos, carried=carried))
+                                   budgets=budgets, dtype=dtype, bos=bos, carried=carried, targets=targets,
+                                   target_spacing=target_spacing))
     return check_out(out)
 
 
 def arena(out: str | Path, *, model: str = "default", domains=DOMAINS, presses=DEFAULT_PRESSES,
           prefixes: int = PREFIXES, prefix_length: int = PREFIX_LENGTH, budgets=BUDGETS, device: str = "auto",
-          dtype: str = "float32", n_boot: int = 1000, bos: str = "auto", carried: bool = False, lm=None, corpora=None,
-          progress: bool = True) -> dict:
+          dtype: str = "float32", n_boot: int = 1000, bos: str = "auto", carried: bool = False, targets: int = 1,
+          target_spacing: int = 1, lm=None, corpora=None, progress: bool = True) -> dict:
     """Run (or resume) the arena's measurements and write the leaderboard and the arena report;
     returns arena.json's content. A press that fails is listed (one line each) and the rest goes on.
     `bos` as in `Protocol`: with a BOS, every context starts with it, outside the budget (a sink
-    that every policy keeps). `carried`: the streaming summaries in online mode too (costly on a CPU)."""
+    that every policy keeps). `carried`: the streaming summaries in online mode too (costly on a CPU).
+    `targets` per prefix, `target_spacing` apart (the arena part: its verdicts; the ratios part keeps
+    one, the last position): the bootstrap still resamples documents."""
     from validation.data.models import load_model
 
     out = preflight(out, model=model, domains=domains, presses=presses, prefixes=prefixes,
                     prefix_length=prefix_length, budgets=budgets, dtype=dtype, n_boot=n_boot, bos=bos,
-                    carried=carried, check_model=lm is None)
+                    carried=carried, targets=targets, target_spacing=target_spacing, check_model=lm is None)
     started = time.time()
     lm = lm or load_model(model, device=device, dtype=dtype)
     protocol = arena_protocol(model=model, presses=presses, prefixes=prefixes, prefix_length=prefix_length,
-                              budgets=budgets, dtype=lm.dtype, bos=bos, carried=carried)
+                              budgets=budgets, dtype=lm.dtype, bos=bos, carried=carried, targets=targets,
+                              target_spacing=target_spacing)
     at_ratios = ratios_protocol(protocol)
     measured = measure_parts(out, {"arena": protocol, "ratios": at_ratios}, domains, lm=lm, corpora=corpora,
                              progress=progress, every_runnable_mode=True)  # each policy in the modes it runs in

@@ -78,7 +78,9 @@ def cmd_measure(args: argparse.Namespace) -> None:
 def _plan(protocol) -> str:
     """One protocol in words: what a run would measure."""
     tasks = len(protocol.tasks())
-    return (f"{protocol.prefixes} prefixes of {protocol.prefix_length} tokens x {tasks} tasks "
+    spaced = f", {protocol.target_spacing} apart" if protocol.target_spacing > 1 else ""
+    return (f"{protocol.prefixes} prefixes of {protocol.prefix_length} tokens ({protocol.targets} target"
+            f"{'s' if protocol.targets > 1 else ''} each{spaced}) x {tasks} tasks "
             f"({', '.join(protocol.policies)} in {', '.join(protocol.modes)} mode) at budgets "
             f"{', '.join(map(str, protocol.budgets))} on {protocol.domain} with model {protocol.model}")
 
@@ -221,6 +223,7 @@ examples (`bash dev.sh arena` runs the first in the kvpress environment):
   wzbounds arena --domain ./my-texts/ --prefix-length 512 --budgets 8:256 --out mine/
   wzbounds arena --bos always --out with-sink/              # every context starts with the BOS token: a sink kept by all
   wzbounds arena --quick --carried --out carried/           # summaries carried through decoding too (slow on a CPU)
+  wzbounds arena --targets 4 --target-spacing 64 --prefix-length 2304 --out spaced/  # 4 targets per prefix (GPU)
 Re-running the same command resumes the measurements and rewrites the reports.
 """
 
@@ -260,14 +263,15 @@ def cmd_arena(args: argparse.Namespace) -> None:
     kvpress_module()  # no kvpress: one clear line before the model loads
     budgets = _budgets(args, size["budgets"])
     domains = tuple(args.domain) if args.domain else DOMAINS
+    design = {"carried": args.carried, "targets": args.targets, "target_spacing": args.target_spacing}
     preflight(args.out, model=args.model, domains=domains, presses=presses, prefixes=args.prefixes,
               prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, n_boot=args.n_boot, bos=args.bos,
-              carried=args.carried)
+              **design)
     check_device(args.device)
     if args.dry_run:
         protocol = arena_protocol(model=args.model, presses=presses, prefixes=args.prefixes,
                                   prefix_length=args.prefix_length, budgets=budgets, dtype=args.dtype, bos=args.bos,
-                                  carried=args.carried)
+                                  **design)
         print(f"dry run: {_plan(protocol)} (each of {', '.join(domains)}) into {args.out}; arguments checked, "
               "nothing fetched, loaded or written")
         return
@@ -275,7 +279,7 @@ def cmd_arena(args: argparse.Namespace) -> None:
     lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     report = arena(args.out, model=args.model, domains=domains,
                    presses=presses, prefixes=args.prefixes, prefix_length=args.prefix_length, budgets=budgets,
-                   n_boot=args.n_boot, bos=args.bos, carried=args.carried, lm=lm, progress=not args.quiet)
+                   n_boot=args.n_boot, bos=args.bos, lm=lm, progress=not args.quiet, **design)
     for c in report["contests"]:
         if c["judged"]:
             print(f"{c['domain']:>8}  {c['policy']:<12} {c['mode']:<8} faster_decay {c['faster_decay']['outcome']:<12} "
@@ -309,6 +313,10 @@ def add_arena(top: argparse._SubParsersAction, fmt: type) -> None:
                    "on, but 1.2 decades of budgets, so faster_decay stays inconclusive")
     p.add_argument("--carried", action="store_true", help="the streaming summaries in online mode too, carried "
                    "through decoding token by token (minutes per 512-token prefix on 2 CPU cores: a GPU job)")
+    p.add_argument("--targets", type=int, default=1, help="targets per prefix in the arena part (default 1, the last "
+                   "position; the ratios part keeps one): a less noisy curve per document")
+    p.add_argument("--target-spacing", type=int, default=1, help="positions between targets, the last at the end of "
+                   "the prefix; the first should see at least 4 times the top budget (default 1)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.set_defaults(func=cmd_arena)
 

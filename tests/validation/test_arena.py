@@ -221,7 +221,7 @@ def test_the_default_arena_spans_two_decades_and_quick_does_not():
 
     assert np.log10(BUDGETS[-1] / BUDGETS[0]) >= MIN_DECADES and BUDGETS[-1] < PREFIX_LENGTH
     assert np.log10(QUICK["budgets"][-1] / QUICK["budgets"][0]) < MIN_DECADES
-    assert _plan(arena_protocol(presses=(), **QUICK)).startswith("8 prefixes of 512 tokens x ")
+    assert _plan(arena_protocol(presses=(), **QUICK)).startswith("8 prefixes of 512 tokens (1 target each) x ")
 
 
 def test_compare_on_exported_curves_gives_the_arenas_verdicts(arena_dir, tmp_path, capsys):
@@ -290,3 +290,31 @@ def test_the_committed_arena_reports_are_what_compare_decides_on_their_panels(re
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.recompare(docs / report / "arena.json", docs / "panels" / panels) == []
+
+
+def test_several_spaced_targets_per_prefix_in_the_arena_part(tmp_path, write_texts):
+    """--targets 2 --target-spacing 8: the arena part measures both targets of every prefix (the
+    bootstrap still has one sample per document), the ratios part only the last; bytes are the mean
+    over the targets' queries and saturation counts at either, both by hand from the policy."""
+    from validation.runs.costs import Costs
+    from validation.runs.store import ResultStore
+
+    corpus = write_texts(tmp_path / "texts", 3)
+    lm = tiny_model(layers=2)
+    report = arena(tmp_path / "arena", lm=lm, corpora={"natural": corpus}, domains=("natural",), presses=(),
+                   prefixes=8, prefix_length=48, budgets=(2, 4, 8), n_boot=50, targets=2, target_spacing=8,
+                   progress=False)
+    store = tmp_path / "arena" / "measure" / "natural"
+    arena_part = ResultStore.open(store / "arena").table()
+    ratios_part = ResultStore.open(store / "ratios").table()
+    assert sorted(set(arena_part["t"].tolist())) == [39, 47] and set(ratios_part["t"].tolist()) == {47}
+    assert "2 targets each, 8 positions apart" in (tmp_path / "arena" / "arena.md").read_text()
+    costs = Costs.recorded(ResultStore.open(store / "arena").config)
+    assert costs.queries == (39, 47)
+    pooled = arena_protocol(presses=()).policy("pooled")
+    by_hand = [(pooled.cache_bytes(39, k, lm.kv) + pooled.cache_bytes(47, k, lm.kv)) / 2 for k in (2, 4, 8)]
+    assert costs.memory("pooled", (2, 4, 8)).tolist() == by_hand
+    assert costs.saturated("pooled", (2, 4, 8)).tolist() == [pooled.saturated(39, k, lm.kv) or
+                                                             pooled.saturated(47, k, lm.kv) for k in (2, 4, 8)]
+    row = next(c for c in report["contests"] if (c["policy"], c["mode"]) == ("pooled", "evict"))
+    assert row["bytes"] == [by_hand[0], by_hand[-1]]

@@ -94,12 +94,20 @@ def _write_csv(path: Path, rows: list[tuple[str, Standing]]) -> None:
     atomic_write(path, buffer.getvalue().encode("utf-8"))
 
 
+def _targets(protocol: dict) -> str:
+    """The targets of a recorded protocol, in words (target_spacing is recorded only when not 1)."""
+    n, spacing = protocol.get("targets", 1), protocol.get("target_spacing", 1)
+    if n == 1:
+        return "one target each (the last position)"
+    return f"{n} targets each, {spacing} positions apart, the last at the end (the leaderboard at ratios: the last only)"
+
+
 def _header(report: dict) -> list[str]:
     p, m = report["protocol"], report["model"]
     return [f"Model: {m['name']} ({m['dtype']}, {m['device']}); one KV entry = {m['kv_bytes_per_token']:.0f} bytes; "
             f"{m['bos']}.",
-            f"Protocol: {p['prefixes']} prefixes of {p['prefix_length']} tokens per domain, one target each (the "
-            f"last position), budgets {', '.join(map(str, p['budgets']))} entries (the query's own included); "
+            f"Protocol: {p['prefixes']} prefixes of {p['prefix_length']} tokens per domain, {_targets(p)}, budgets "
+            f"{', '.join(map(str, p['budgets']))} entries (the query's own included); "
             f"fit range {report['fit_range'][0]:g}..{report['fit_range'][1]:g}. This invocation took {report['seconds']} s "
             "(a resumed run skips what was measured before).", ""]
 

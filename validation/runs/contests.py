@@ -39,7 +39,7 @@ class Standing:
     bytes: KV cache the query attends to; tv, kl: means over documents with paired-bootstrap
     intervals; tv_p90: the 90% quantile of TV over documents with its interval; tv_p99: the 99%
     quantile (with n documents, the top of the sample; no interval). ratio: the compression ratio
-    the budget is, 1 - (k - 1) / c for the c text entries before the query. The metrics llama.cpp's
+    the budget is, 1 - (k - 1) / c for the c text entries before the last query. The metrics llama.cpp's
     `--kl-divergence` reports (None where the measurements predate them): kld, the mean of
     KL(p || q) in nats, and kld_p99, its 99% quantile over measured targets; same_top, the rate at
     which the most likely token is the full context's; ppl_ratio, PPL(q) / PPL(p) on the actual
@@ -100,7 +100,7 @@ def leaderboard(table: dict, protocol: Protocol, kv, bos: Bos, domain: str, *, n
     mu = sorted(protocol.mus)[len(protocol.mus) // 2]
     boot = {"n_boot": n_boot, "seed": seed}
     costs = Costs.of(protocol, kv, bos)
-    context = costs.query - int(bos)  # text entries before the query
+    context = costs.queries[-1] - int(bos)  # text entries before the last query
 
     def mean_of(values: np.ndarray) -> Interval:
         return cluster_bootstrap(values.shape[0], lambda rows, p=values: resampled_means(p, rows)[:, 0], **boot)

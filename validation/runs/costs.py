@@ -1,12 +1,14 @@
 """What each policy's cache holds, per budget: the annotations the claims layer reads from `Curves`.
 
-At the query ending the prefix (position prefix_length - 1, one later after a BOS: the
-last target of every protocol), for a policy at budget k:
+At the protocol's targets (the queries at positions prefix_length - 1 - j * spacing,
+j < targets, one later each after a BOS), for a policy at budget k:
 
-    memory[k]     bytes of KV cache the query attends to (`Policy.cache_bytes`: every entry
-                  kept, pooled or quantized, scales and zero points included, the BOS too)
-    saturated[k]  whether the policy's compressed past already covers the whole prefix
-                  (`Policy.saturated`: more memory then buys precision, not reach)
+    memory[k]     bytes of KV cache a query attends to (`Policy.cache_bytes`: every entry
+                  kept, pooled or quantized, scales and zero points included, the BOS too),
+                  averaged over the targets, as the distortion is
+    saturated[k]  whether the policy's compressed past already covers the whole context at
+                  some target (`Policy.saturated`: more memory then buys precision, not
+                  reach; the earliest target, with the shortest context, saturates first)
 
 `Costs.curves` is `protocol.curves` with both and the documents' names: the curves the
 arena decides on and `wzbounds export` writes, so that `wzbounds compare` on the exported
@@ -38,10 +40,12 @@ class Costs:
     seed: int
     kv: KVGeometry | None
     bos: Bos
+    targets: int = 1
+    target_spacing: int = 1
 
     @classmethod
     def of(cls, protocol: Protocol, kv: KVGeometry, bos: Bos) -> Costs:
-        return cls(protocol.prefix_length, protocol.seed, kv, bos)
+        return cls(protocol.prefix_length, protocol.seed, kv, bos, protocol.targets, protocol.target_spacing)
 
     @classmethod
     def recorded(cls, config: dict[str, Any]) -> Costs:
@@ -49,26 +53,31 @@ class Costs:
         kv = config.get("kv")
         return cls(int(config["prefix_length"]), int(config["seed"]), None if kv is None else KVGeometry(**{
             **kv, "layer_windows": None if kv.get("layer_windows") is None else tuple(kv["layer_windows"])}),
-            Bos(config.get("bos", "auto"), config.get("bos_token")))
+            Bos(config.get("bos", "auto"), config.get("bos_token")), int(config.get("targets", 1)),
+            int(config.get("target_spacing", 1)))
 
     @property
-    def query(self) -> int:
-        """The position of the query ending the prefix."""
-        return self.prefix_length - 1 + int(self.bos)
+    def queries(self) -> tuple[int, ...]:
+        """The positions of the targets' queries, the last ending the prefix."""
+        last = self.prefix_length - 1 + int(self.bos)
+        return tuple(last - j * self.target_spacing for j in reversed(range(self.targets)))
+
+    def _policy(self, spec: str, what: str):
+        if self.kv is None:
+            raise ValueError(f"this results folder does not record the model's KV geometry: no {what}")
+        return parse_policy(spec, defaults={"seed": self.seed})
 
     def memory(self, spec: str, budgets) -> np.ndarray:
-        """Bytes the query attends to under policy `spec` at each budget (needs the KV geometry)."""
-        if self.kv is None:
-            raise ValueError("this results folder does not record the model's KV geometry: no bytes")
-        policy = parse_policy(spec, defaults={"seed": self.seed})
-        return np.array([policy.cache_bytes(self.query, int(k), self.kv, self.bos) for k in budgets])
+        """Bytes a query attends to under policy `spec` at each budget, the mean over the targets."""
+        policy = self._policy(spec, "bytes")
+        return np.array([[policy.cache_bytes(t, int(k), self.kv, self.bos) for k in budgets]
+                         for t in self.queries]).mean(axis=0)
 
     def saturated(self, spec: str, budgets) -> np.ndarray:
-        """Whether policy `spec` saturates at each budget (needs the KV geometry)."""
-        if self.kv is None:
-            raise ValueError("this results folder does not record the model's KV geometry: no saturation")
-        policy = parse_policy(spec, defaults={"seed": self.seed})
-        return np.array([policy.saturated(self.query, int(k), self.kv, self.bos) for k in budgets], dtype=bool)
+        """Whether policy `spec` saturates at each budget at some target."""
+        policy = self._policy(spec, "saturation")
+        return np.array([[policy.saturated(t, int(k), self.kv, self.bos) for k in budgets]
+                         for t in self.queries], dtype=bool).any(axis=0)
 
     def curves(self, table: dict, spec: str, mode: str, positions: str = "preserved",
                mu: float | None = None) -> Curves:
