@@ -278,7 +278,8 @@ def test_a_folder_without_the_kv_geometry_exports_tokens_and_says_so(arena_dir, 
 
 
 @pytest.mark.parametrize(("report", "panels"), [("arena-report", "arena"), ("arena-report-quick", "arena-quick"),
-                                                ("arena-report-carried", "arena-carried")])
+                                                ("arena-report-carried", "arena-carried"),
+                                                ("arena-report-quick-spaced", "arena-quick-spaced")])
 def test_the_committed_arena_reports_are_what_compare_decides_on_their_panels(report, panels):
     """docs/recompare.py on every committed arena report: each contest's two verdicts, re-decided by
     `wzbounds compare` on the committed per-document curves, equal the report's to the digit."""
