@@ -19,8 +19,8 @@ hypothesis is about, and says "inconclusive" when the interval cannot decide:
     FD          log-log slope of K(w) = delta / Delta_TV: holds when <= 0.1
 
 With fewer than MIN_SAMPLES = 8 samples no hypothesis is decided ("not decided by rule"): a
-percentile bootstrap over so few clusters is too narrow to trust; so no window is printed either (the rule `validate`,
-`arena` and `compare` apply too, `wzbounds.verdict.too_few`).
+percentile bootstrap over so few clusters is too narrow to trust, so no window is printed
+either (`wzbounds.verdict.too_few`, the rule `validate`, `arena` and `compare` apply too).
 
 Exponents are fitted on the fit range (the upper half, on the log scale, of
 the windows whose mean is measured to 20% relative standard error: beyond

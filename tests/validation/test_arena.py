@@ -3,6 +3,7 @@ rules by hand (too few documents, a saturated summary), its frontier, and the co
 The rules' own known answers and wrong-verdict rates are in tests/test_claims.py and
 tests/test_claims_calibration.py."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -319,3 +320,21 @@ def test_several_spaced_targets_per_prefix_in_the_arena_part(tmp_path, write_tex
                                                              pooled.saturated(47, k, lm.kv) for k in (2, 4, 8)]
     row = next(c for c in report["contests"] if (c["policy"], c["mode"]) == ("pooled", "evict"))
     assert row["bytes"] == [by_hand[0], by_hand[-1]]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("kvpress") is not None, reason="where kvpress is missing")
+def test_a_press_curve_exports_without_bytes_where_kvpress_is_missing():
+    """A press's bytes are kvpress's own arithmetic: without kvpress its curve still exports, in
+    tokens, and says why, while the window beside it keeps its bytes (compare then refuses the pair
+    rather than mixing units)."""
+    from validation.data.bos import Bos
+    from validation.runs.costs import Costs
+
+    costs = Costs(1024, 0, KV, Bos("never"))
+    t = table({("sliding", "recompute"): world(8)[("sliding", "recompute")],
+               ("kvpress:SnapKVPress", "evict"): world(8)[("merge", "evict")]}, 8)
+    assert costs.unknown("kvpress:SnapKVPress") == "a press's bytes need kvpress, not installed here"
+    press, window = costs.curves(t, "kvpress:SnapKVPress", "evict"), costs.curves(t, "sliding", "recompute")
+    assert press.memory is None and press.saturated is None and window.memory is not None
+    with pytest.raises(ValueError, match="memory is known for the reference only"):
+        less_memory(window, press)

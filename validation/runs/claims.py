@@ -32,7 +32,7 @@ from wzbounds import claims as rules
 from wzbounds.assumptions import AssumptionReport, check_assumptions
 from wzbounds.curves import Curves
 from wzbounds.memory import GIB, KVGeometry
-from wzbounds.verdict import INCONCLUSIVE, MIN_SAMPLES, Verdict, documents_to_decide
+from wzbounds.verdict import INCONCLUSIVE, MIN_SAMPLES, Verdict, documents_to_decide, too_few
 
 MIN_DOCUMENTS = MIN_SAMPLES  # a sample of the claims layer is a document here
 EVIDENCE, ENGINE_CHECK = "evidence", "engine check"
@@ -168,9 +168,9 @@ def decide(data: DomainData, kv: KVGeometry, *, context: int = 0, n_boot: int = 
     for claim in entries:
         if claim.id == "alpha_paper" and data.domain not in rules.PAPER["alpha_tv"]:
             continue  # the paper has no value for a user's own texts
-        if data.sliding.n_samples < MIN_DOCUMENTS:
-            v = Verdict(claim.id, INCONCLUSIVE, f"only {data.sliding.n_samples} documents: at least "
-                        f"{MIN_DOCUMENTS} are needed for a bootstrap interval over documents")
+        few = too_few(data.sliding.n_samples)
+        if few is not None:  # the claims layer's own rule, said in its own words
+            v = Verdict(claim.id, INCONCLUSIVE, few)
         else:
             try:
                 v = claim.rule(x)

@@ -14,11 +14,13 @@ j < targets, one later each after a BOS), for a policy at budget k:
 arena decides on and `wzbounds export` writes, so that `wzbounds compare` on the exported
 files decides as the arena does. A results folder records the model's KV geometry and its
 BOS token in its configuration (`Costs.recorded`); a folder written before the geometry was
-recorded has no bytes (memory is then the budget, in tokens).
+recorded has no bytes (memory is then the budget, in tokens), and neither has a kvpress press
+where kvpress is not installed (`Costs.unknown`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,10 +53,9 @@ class Costs:
     def recorded(cls, config: dict[str, Any]) -> Costs:
         """From a results folder's configuration (its manifest's "config")."""
         kv = config.get("kv")
-        return cls(int(config["prefix_length"]), int(config["seed"]), None if kv is None else KVGeometry(**{
-            **kv, "layer_windows": None if kv.get("layer_windows") is None else tuple(kv["layer_windows"])}),
-            Bos(config.get("bos", "auto"), config.get("bos_token")), int(config.get("targets", 1)),
-            int(config.get("target_spacing", 1)))
+        return cls(int(config["prefix_length"]), int(config["seed"]), None if kv is None else KVGeometry(**kv),
+                   Bos(config.get("bos", "auto"), config.get("bos_token")), int(config.get("targets", 1)),
+                   int(config.get("target_spacing", 1)))
 
     @property
     def queries(self) -> tuple[int, ...]:
@@ -62,28 +63,35 @@ class Costs:
         last = self.prefix_length - 1 + int(self.bos)
         return tuple(last - j * self.target_spacing for j in reversed(range(self.targets)))
 
-    def _policy(self, spec: str, what: str):
+    def _at_queries(self, spec: str, budgets, method: str) -> np.ndarray:
+        """Policy `spec`'s `method` (cache_bytes, saturated) at every target's query (rows) and budget."""
         if self.kv is None:
-            raise ValueError(f"this results folder does not record the model's KV geometry: no {what}")
-        return parse_policy(spec, defaults={"seed": self.seed})
+            raise ValueError(f"this results folder does not record the model's KV geometry: no {method}")
+        measure = getattr(parse_policy(spec, defaults={"seed": self.seed}), method)
+        return np.array([[measure(t, int(k), self.kv, self.bos) for k in budgets] for t in self.queries])
 
     def memory(self, spec: str, budgets) -> np.ndarray:
         """Bytes a query attends to under policy `spec` at each budget, the mean over the targets."""
-        policy = self._policy(spec, "bytes")
-        return np.array([[policy.cache_bytes(t, int(k), self.kv, self.bos) for k in budgets]
-                         for t in self.queries]).mean(axis=0)
+        return self._at_queries(spec, budgets, "cache_bytes").mean(axis=0)
 
     def saturated(self, spec: str, budgets) -> np.ndarray:
         """Whether policy `spec` saturates at each budget at some target."""
-        policy = self._policy(spec, "saturation")
-        return np.array([[policy.saturated(t, int(k), self.kv, self.bos) for k in budgets]
-                         for t in self.queries], dtype=bool).any(axis=0)
+        return self._at_queries(spec, budgets, "saturated").astype(bool).any(axis=0)
+
+    def unknown(self, spec: str) -> str | None:
+        """Why policy `spec`'s bytes and saturation cannot be computed here, else None: no recorded
+        geometry, or a kvpress press (its bytes are kvpress's own arithmetic) without kvpress."""
+        if self.kv is None:
+            return "the folder predates the recorded KV geometry"
+        if spec.startswith("kvpress:") and importlib.util.find_spec("kvpress") is None:
+            return "a press's bytes need kvpress, not installed here"
+        return None
 
     def curves(self, table: dict, spec: str, mode: str, positions: str = "preserved",
                mu: float | None = None) -> Curves:
-        """`protocol.curves` with the documents' names, and with memory and saturation when the
-        geometry is known."""
+        """`protocol.curves` with the documents' names, and with memory and saturation unless
+        `unknown` says why not."""
         c = replace(curves(table, spec, mode, positions, mu=mu), samples=tuple(documents(table, spec, mode, positions)))
-        if self.kv is None:
+        if self.unknown(spec) is not None:
             return c
         return replace(c, memory=self.memory(spec, c.windows), saturated=self.saturated(spec, c.windows))

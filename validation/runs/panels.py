@@ -54,7 +54,7 @@ def export_panels(results: str | Path, dest: str | Path, mu: float = 0.1) -> lis
     import pyarrow.parquet as pq
 
     from validation.runs.costs import Costs
-    from validation.runs.store import ResultStore, read_manifest
+    from validation.runs.store import ResultStore
     from wzbounds.curves import write_csv
 
     results, dest = Path(results), Path(dest)
@@ -74,8 +74,8 @@ def export_panels(results: str | Path, dest: str | Path, mu: float = 0.1) -> lis
             write_csv(costs.curves(table, policy, mode, positions, mu=mu), path)
             written.append(path)
         pq.write_table(pa.table({k: np.asarray(v) for k, v in table.items()}), where / "measurements.parquet")
-        config = read_manifest(folder / "manifest.json")["config"]
-        (where / "protocol.json").write_text(json.dumps(config, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        (where / "protocol.json").write_text(json.dumps(store.config, indent=1, sort_keys=True) + "\n",
+                                             encoding="utf-8")
     if not written:
         raise ValueError(f"no measurements under {results}")
     return written
@@ -122,7 +122,8 @@ def export_curve(results: str | Path, out: str | Path, policy: str, mode: str = 
     _, folder, table, costs = hits[0]
     panel = costs.curves(table, policy, mode, positions, mu=mu)
     write_csv(panel, out)
-    memory = "bytes per budget" if panel.memory is not None else \
-        "no bytes (the folder predates the recorded KV geometry: compare counts tokens)"
+    why = costs.unknown(policy)
+    memory = "bytes per budget" if why is None else \
+        f"no bytes ({why}; compare counts tokens, so only against curves without bytes too)"
     return (f"{panel.n_samples} samples x {panel.windows.size} budgets of {policy} ({mode}, {positions}), "
             f"{memory}, from {folder} -> {out}")
